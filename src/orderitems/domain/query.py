@@ -1,0 +1,162 @@
+"""What ``orderItems/getAll`` asks for, and the rules a request must pass (BEHAVIOUR.md getAll)."""
+
+from __future__ import annotations
+
+import calendar
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from orderitems.domain.errors import InvalidInput
+from orderitems.domain.items import AccountingState, OrderItemType
+
+MAX_INTERVAL_MONTHS = 3
+MAX_PAGE_SIZE = 1000
+
+#: Filters that satisfy "at least one filter" (BEHAVIOUR.md getAll, semantics.md section 8).
+QUALIFYING_FILTERS = (
+    "OrderItemIds",
+    "AccountIds",
+    "ServiceOrderIds",
+    "ServiceIds",
+    "BillIds",
+    "CreatedUtc",
+    "UpdatedUtc",
+    "ClosedUtc",
+)
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """Calendar months with the day clamped to the month's end: Jan 31 + 3 months = Apr 30."""
+    month_index = moment.month - 1 + months
+    year, month = moment.year + month_index // 12, month_index % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+@dataclass(frozen=True, slots=True)
+class TimeInterval:
+    """StartUtc <= t < EndUtc, or t == StartUtc when equal (BEHAVIOUR.md getAll)."""
+
+    start: datetime
+    end: datetime
+
+    @property
+    def is_instant(self) -> bool:
+        return self.start == self.end
+
+    def contains(self, moment: datetime | None) -> bool:
+        """A null timestamp never matches."""
+        if moment is None:
+            return False
+        if self.is_instant:
+            return moment == self.start
+        return self.start <= moment < self.end
+
+
+def parse_time_interval(
+    name: str,
+    start: datetime | None,
+    end: datetime | None,
+    *,
+    max_months: int = MAX_INTERVAL_MONTHS,
+) -> TimeInterval:
+    """Both ends required, Start <= End, at most ``max_months`` calendar months long."""
+    if start is None or end is None:
+        missing = "StartUtc" if start is None else "EndUtc"
+        raise InvalidInput(f"Invalid {name}: {name}.{missing} is required.", field=name)
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
+    if start > end:
+        raise InvalidInput(
+            f"Invalid {name}: {name}.StartUtc must not be after {name}.EndUtc.", field=name
+        )
+    if end > add_months(start, max_months):
+        raise InvalidInput(
+            f"Invalid {name}: the interval must not be longer than {max_months} months"
+            f" (EndUtc at most {add_months(start, max_months).isoformat()}).",
+            field=name,
+        )
+    return TimeInterval(start, end)
+
+
+@dataclass(frozen=True, slots=True)
+class ItemQuery:
+    """A validated getAll filter: AND across properties, OR within one (None means not given)."""
+
+    order_item_ids: frozenset[uuid.UUID] | None = None
+    account_ids: frozenset[uuid.UUID] | None = None
+    service_order_ids: frozenset[uuid.UUID] | None = None
+    service_ids: frozenset[uuid.UUID] | None = None
+    bill_ids: frozenset[uuid.UUID] | None = None
+    created: TimeInterval | None = None
+    updated: TimeInterval | None = None
+    consumed: TimeInterval | None = None
+    canceled: TimeInterval | None = None
+    closed: TimeInterval | None = None
+    accounting_states: frozenset[AccountingState] | None = None
+    types: frozenset[OrderItemType] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    """``Limitation``: how many, and the id of the item just before the page (BEHAVIOUR.md)."""
+
+    count: int
+    cursor: uuid.UUID | None = None
+
+
+def _ids(values: Iterable[uuid.UUID] | None) -> frozenset[uuid.UUID] | None:
+    return None if values is None else frozenset(values)
+
+
+def build_item_query(
+    *,
+    order_item_ids: Iterable[uuid.UUID] | None = None,
+    account_ids: Iterable[uuid.UUID] | None = None,
+    service_order_ids: Iterable[uuid.UUID] | None = None,
+    service_ids: Iterable[uuid.UUID] | None = None,
+    bill_ids: Iterable[uuid.UUID] | None = None,
+    created: TimeInterval | None = None,
+    updated: TimeInterval | None = None,
+    consumed: TimeInterval | None = None,
+    canceled: TimeInterval | None = None,
+    closed: TimeInterval | None = None,
+    accounting_states: Iterable[AccountingState] | None = None,
+    types: Iterable[OrderItemType] | None = None,
+    qualifying: tuple[str, ...] = QUALIFYING_FILTERS,
+) -> ItemQuery:
+    """Build the query, refusing one with none of the qualifying filters."""
+    query = ItemQuery(
+        order_item_ids=_ids(order_item_ids),
+        account_ids=_ids(account_ids),
+        service_order_ids=_ids(service_order_ids),
+        service_ids=_ids(service_ids),
+        bill_ids=_ids(bill_ids),
+        created=created,
+        updated=updated,
+        consumed=consumed,
+        canceled=canceled,
+        closed=closed,
+        accounting_states=None if accounting_states is None else frozenset(accounting_states),
+        types=None if types is None else frozenset(types),
+    )
+    given = {
+        "OrderItemIds": query.order_item_ids,
+        "AccountIds": query.account_ids,
+        "ServiceOrderIds": query.service_order_ids,
+        "ServiceIds": query.service_ids,
+        "BillIds": query.bill_ids,
+        "CreatedUtc": query.created,
+        "UpdatedUtc": query.updated,
+        "ClosedUtc": query.closed,
+        "ConsumedUtc": query.consumed,
+        "CanceledUtc": query.canceled,
+    }
+    if not any(given.get(name) is not None for name in qualifying):
+        raise InvalidInput(
+            "Invalid request: at least one of the filters "
+            + ", ".join(qualifying)
+            + " must be specified."
+        )
+    return query

@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy Core tables, queries, loading and Alembic migrations."""

@@ -1,0 +1,179 @@
+"""The tables, in one MetaData. Runs unchanged on SQLite and PostgreSQL.
+
+Every item key and index leads with ``enterprise_id`` so the items table can later be
+distributed by enterprise (docs/scaling.md). Timestamps the API filters on are stored as
+integer microseconds since the Unix epoch: one comparable type on both engines, no time-zone
+conversion in SQL. Each item also keeps its encoded API document beside the indexed
+columns, so a page is assembled from stored bytes without building Python objects per item.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class CompactUuid(TypeDecorator[uuid.UUID]):
+    """Native ``uuid`` on PostgreSQL, 16 raw bytes on SQLite (half the size of hex text).
+
+    Both compare byte-wise, which is also ``uuid.UUID`` ordering, so keyset order agrees.
+    """
+
+    impl = sa.LargeBinary(16)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(postgresql.UUID(as_uuid=True))
+        return dialect.type_descriptor(sa.LargeBinary(16))
+
+    def process_bind_param(self, value: uuid.UUID | None, dialect: Dialect) -> Any:
+        if value is None or dialect.name == "postgresql":
+            return value
+        return value.bytes
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> uuid.UUID | None:
+        if value is None or isinstance(value, uuid.UUID):
+            return value
+        return uuid.UUID(bytes=bytes(value))
+
+
+Micros = sa.BigInteger  # microseconds since 1970-01-01T00:00:00Z
+
+enterprises = sa.Table(
+    "enterprises",
+    metadata,
+    sa.Column("id", CompactUuid, primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("tax_environment", sa.String(20), nullable=False),
+    sa.Column("pricing", sa.String(5), nullable=False),  # Gross | Net
+    sa.Column("time_zone", sa.String(64), nullable=False),
+)
+
+services = sa.Table(
+    "services",
+    metadata,
+    sa.Column("enterprise_id", CompactUuid, nullable=False),
+    sa.Column("id", CompactUuid, nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),  # Bookable | Additional
+    sa.PrimaryKeyConstraint("enterprise_id", "id"),
+)
+
+service_orders = sa.Table(
+    "service_orders",
+    metadata,
+    sa.Column("enterprise_id", CompactUuid, nullable=False),
+    sa.Column("id", CompactUuid, nullable=False),
+    sa.Column("service_id", CompactUuid, nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),  # Reservation | ProductServiceOrder
+    sa.Column("account_id", CompactUuid, nullable=True),
+    sa.Column("start_us", Micros, nullable=True),
+    sa.Column("end_us", Micros, nullable=True),
+    sa.PrimaryKeyConstraint("enterprise_id", "id"),
+)
+
+client_tokens = sa.Table(
+    "client_tokens",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("token_hash", sa.LargeBinary(32), nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("demo", sa.Boolean, nullable=False, default=False),
+    sa.Column("enabled", sa.Boolean, nullable=False, default=True),
+    sa.Column("created_us", Micros, nullable=False),
+)
+
+access_tokens = sa.Table(
+    "access_tokens",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("token_hash", sa.LargeBinary(32), nullable=False, unique=True),
+    sa.Column("client_token_id", sa.Integer, sa.ForeignKey("client_tokens.id"), nullable=False),
+    sa.Column("label", sa.String(200), nullable=False),
+    sa.Column("profile_id", CompactUuid, nullable=False),
+    sa.Column("portfolio", sa.Boolean, nullable=False, default=False),
+    sa.Column("demo", sa.Boolean, nullable=False, default=False),
+    sa.Column("enabled", sa.Boolean, nullable=False, default=True),
+    sa.Column("created_us", Micros, nullable=False),
+)
+
+access_token_enterprises = sa.Table(
+    "access_token_enterprises",
+    metadata,
+    sa.Column(
+        "access_token_id",
+        sa.Integer,
+        sa.ForeignKey("access_tokens.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("enterprise_id", CompactUuid, sa.ForeignKey("enterprises.id"), nullable=False),
+    sa.PrimaryKeyConstraint("access_token_id", "enterprise_id"),
+)
+
+exchange_rates = sa.Table(
+    "exchange_rates",
+    metadata,
+    sa.Column("enterprise_id", CompactUuid, nullable=False),
+    sa.Column("source_currency", sa.String(3), nullable=False),
+    sa.Column("target_currency", sa.String(3), nullable=False),
+    sa.Column("value", sa.Numeric(28, 12), nullable=False),
+    sa.Column("updated_us", Micros, nullable=False),
+    sa.PrimaryKeyConstraint("enterprise_id", "source_currency", "target_currency"),
+)
+
+order_items = sa.Table(
+    "order_items",
+    metadata,
+    sa.Column("enterprise_id", CompactUuid, nullable=False),
+    sa.Column("id", CompactUuid, nullable=False),
+    sa.Column("account_id", CompactUuid, nullable=True),
+    sa.Column("service_id", CompactUuid, nullable=False),
+    sa.Column("service_order_id", CompactUuid, nullable=False),
+    sa.Column("bill_id", CompactUuid, nullable=True),
+    sa.Column("created_us", Micros, nullable=False),
+    sa.Column("updated_us", Micros, nullable=False),
+    sa.Column("consumed_us", Micros, nullable=False),
+    sa.Column("canceled_us", Micros, nullable=True),
+    sa.Column("closed_us", Micros, nullable=True),
+    sa.Column("accounting_state", sa.String(10), nullable=False),
+    sa.Column("type", sa.String(30), nullable=False),
+    sa.Column("document", sa.LargeBinary, nullable=False),
+    sa.PrimaryKeyConstraint("enterprise_id", "id"),
+)
+
+# The keyset order (created_us desc, id desc) closes every index that drives a page, so a
+# filter on one id or one enterprise walks its index in page order and stops after Count rows.
+sa.Index(
+    "ix_order_items_created",
+    order_items.c.enterprise_id,
+    order_items.c.created_us,
+    order_items.c.id,
+)
+sa.Index("ix_order_items_updated", order_items.c.enterprise_id, order_items.c.updated_us)
+sa.Index("ix_order_items_consumed", order_items.c.enterprise_id, order_items.c.consumed_us)
+sa.Index("ix_order_items_closed", order_items.c.enterprise_id, order_items.c.closed_us)
+sa.Index("ix_order_items_canceled", order_items.c.enterprise_id, order_items.c.canceled_us)
+for _column in ("account_id", "service_id", "service_order_id", "bill_id"):
+    sa.Index(
+        f"ix_order_items_{_column.removesuffix('_id')}",
+        order_items.c.enterprise_id,
+        order_items.c[_column],
+        order_items.c.created_us,
+        order_items.c.id,
+    )
