@@ -18,7 +18,7 @@ class DomainError(Exception):
 
 
 class InvalidInput(DomainError):
-    """The request is malformed or names something that does not exist (BEHAVIOUR.md Errors: 400)."""
+    """Malformed input, or it names something that does not exist (BEHAVIOUR.md Errors: 400)."""
 
 
 class Unauthenticated(DomainError):

@@ -102,33 +102,33 @@ class Struct(msgspec.Struct, rename="pascal", frozen=True, forbid_unknown_fields
     """Base for wire-shaped value types: PascalCase outside, snake_case inside."""
 
 
-class Options(Struct):
+class Options(Struct, frozen=True):
     canceled_with_reservation: bool
 
 
-class RebateData(Struct):
+class RebateData(Struct, frozen=True):
     product_id: uuid.UUID | None
     rebated_item_id: uuid.UUID | None
 
 
-class ProductData(Struct):
+class ProductData(Struct, frozen=True):
     product_id: uuid.UUID
     age_category_id: uuid.UUID | None = None
     product_type: ProductType | None = None
 
 
-class AllowanceDiscountData(Struct):
+class AllowanceDiscountData(Struct, frozen=True):
     discounted_order_item_id: uuid.UUID
     allowance_product_order_item_id: uuid.UUID
 
 
-class AllowanceProfitsData(Struct):
+class AllowanceProfitsData(Struct, frozen=True):
     allowance_product_order_item_id: uuid.UUID
     allowance_profit_type: AllowanceProfitType
 
 
-class OrderItemData(Struct):
-    """A discriminator plus named branches; the branches not in use are null (BEHAVIOUR.md Output)."""
+class OrderItemData(Struct, frozen=True):
+    """A discriminator plus named branches; unused branches are null (BEHAVIOUR.md Output)."""
 
     discriminator: DataDiscriminator
     rebate: RebateData | None = None
@@ -137,7 +137,7 @@ class OrderItemData(Struct):
     allowance_profits: AllowanceProfitsData | None = None
 
 
-class OrderItem(Struct, kw_only=True):
+class OrderItem(Struct, frozen=True, kw_only=True):
     """One order item, every property of the official schema, null where empty."""
 
     id: uuid.UUID
@@ -177,5 +177,5 @@ CANCELABLE_STATES = frozenset({AccountingState.OPEN, AccountingState.INACTIVE})
 
 
 def can_cancel(item: OrderItem) -> bool:
-    """Open and Inactive items can be canceled; Closed ones sit on a closed bill (BEHAVIOUR.md cancel)."""
+    """Open and Inactive items can be canceled; Closed ones are on a closed bill (BEHAVIOUR.md)."""
     return item.accounting_state in CANCELABLE_STATES

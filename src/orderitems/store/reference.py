@@ -52,8 +52,15 @@ def existing_enterprise_ids(
 
 
 def insert_services(connection: Connection, rows: Iterable[Service]) -> None:
+    """Insert the services not stored yet (loading the same catalogue twice is harmless)."""
+    existing = {
+        (row.enterprise_id, row.id)
+        for row in connection.execute(sa.select(services.c.enterprise_id, services.c.id))
+    }
     values = [
-        {"enterprise_id": s.enterprise_id, "id": s.id, "name": s.name, "kind": s.kind} for s in rows
+        {"enterprise_id": s.enterprise_id, "id": s.id, "name": s.name, "kind": s.kind}
+        for s in rows
+        if (s.enterprise_id, s.id) not in existing
     ]
     if values:
         connection.execute(services.insert(), values)
@@ -74,3 +81,14 @@ def insert_service_orders(connection: Connection, rows: Iterable[ServiceOrder]) 
     ]
     if values:
         connection.execute(service_orders.insert(), values)
+
+
+def enterprise_currencies(
+    connection: Connection, enterprise_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    rows = connection.execute(
+        sa.select(enterprises.c.id, enterprises.c.currency).where(
+            enterprises.c.id.in_(enterprise_ids)
+        )
+    )
+    return {row.id: row.currency for row in rows}

@@ -1,0 +1,1 @@
+"""Who may ask: tokens, their scope of enterprises, and (later) request limits."""

@@ -1,0 +1,145 @@
+"""Request bodies as the official schemas define them, decoded leniently where Mews is.
+
+Property names match case-insensitively and enum values too (BEHAVIOUR.md Property names,
+Enums); ``strict_json`` turns both off and rejects unknown properties. Every problem becomes
+an ``InvalidInput`` naming the property, never a 500.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Annotated, Any, TypeVar
+
+import msgspec
+from msgspec import inspect as mi
+
+from orderitems.domain.errors import InvalidInput
+from orderitems.domain.items import AccountingState, OrderItemType, UtcDateTime
+
+NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
+Ids = Annotated[list[uuid.UUID], msgspec.Meta(min_length=1, max_length=1000)]
+AccountIdList = Annotated[list[uuid.UUID], msgspec.Meta(min_length=1, max_length=100)]
+CurrencyCode = Annotated[str, msgspec.Meta(pattern="^[A-Za-z]{3}$")]
+
+
+class Wire(msgspec.Struct, rename="pascal", frozen=True, kw_only=True):
+    """PascalCase on the wire."""
+
+
+class Envelope(Wire, frozen=True):
+    client_token: NonEmpty
+    access_token: NonEmpty
+    client: NonEmpty
+    language_code: str | None = None
+    culture_code: str | None = None
+
+
+class TimeFilterInterval(Wire, frozen=True):
+    start_utc: UtcDateTime | None = None
+    end_utc: UtcDateTime | None = None
+
+
+class Limitation(Wire, frozen=True):
+    count: Annotated[int, msgspec.Meta(ge=1, le=1000)]
+    cursor: uuid.UUID | None = None
+
+
+class GetAllRequest(Envelope, frozen=True, kw_only=True):
+    """``OrderItemFilterParameters``."""
+
+    limitation: Limitation
+    enterprise_ids: Ids | None = None
+    order_item_ids: Ids | None = None
+    account_ids: AccountIdList | None = None
+    service_order_ids: Ids | None = None
+    service_ids: Ids | None = None
+    bill_ids: Ids | None = None
+    created_utc: TimeFilterInterval | None = None
+    updated_utc: TimeFilterInterval | None = None
+    consumed_utc: TimeFilterInterval | None = None
+    canceled_utc: TimeFilterInterval | None = None
+    closed_utc: TimeFilterInterval | None = None
+    currency: CurrencyCode | None = None
+    accounting_states: (
+        Annotated[list[AccountingState], msgspec.Meta(min_length=1, max_length=1000)] | None
+    ) = None
+    types: Annotated[list[OrderItemType], msgspec.Meta(min_length=1, max_length=1000)] | None = None
+
+
+RequestT = TypeVar("RequestT", bound=Wire)
+
+_json_decoder = msgspec.json.Decoder()
+_MISSING = re.compile(r"Object missing required field `(?P<field>[^`]+)`")
+
+
+def _describe(info: mi.Type) -> str:
+    return type(info).__name__.removesuffix("Type").lower()
+
+
+class _Normaliser:
+    """Rewrites property names and enum values to their canonical spelling, per schema."""
+
+    def __init__(self, *, strict: bool) -> None:
+        self.strict = strict
+
+    def value(self, value: Any, info: mi.Type, path: str) -> Any:
+        if isinstance(info, mi.UnionType):
+            for option in info.types:
+                if not isinstance(option, mi.NoneType):
+                    return self.value(value, option, path)
+            return value
+        if isinstance(info, mi.StructType) and isinstance(value, dict):
+            return self.struct(value, info, path)
+        if isinstance(info, mi.ListType) and isinstance(value, list):
+            return [self.value(v, info.item_type, f"{path}[{i}]") for i, v in enumerate(value)]
+        if isinstance(info, mi.EnumType) and isinstance(value, str) and not self.strict:
+            canonical = {str(m.value).lower(): m.value for m in info.cls}
+            return canonical.get(value.lower(), value)
+        return value
+
+    def struct(self, value: dict[str, Any], info: mi.StructType, path: str) -> dict[str, Any]:
+        fields = {f.encode_name: f for f in info.fields}
+        folded = {name.lower(): name for name in fields}
+        result: dict[str, Any] = {}
+        for key, item in value.items():
+            name = key if self.strict else folded.get(key.lower())
+            if name is None or name not in fields:
+                if self.strict:
+                    raise InvalidInput(
+                        f"Invalid {path}{key}: unknown property.", field=f"{path}{key}"
+                    )
+                continue
+            result[name] = self.value(item, fields[name].type, f"{path}{name}.")
+        return result
+
+
+def _field_name(path: str) -> str:
+    return path.removeprefix("$").removeprefix(".") or "request"
+
+
+def decode_request(body: bytes, request_type: type[RequestT], *, strict: bool) -> RequestT:
+    """Parse and validate one request body into its typed form."""
+    try:
+        raw = _json_decoder.decode(body)
+    except msgspec.DecodeError as exc:
+        raise InvalidInput(f"Invalid JSON: {exc}.") from None
+    if not isinstance(raw, dict):
+        raise InvalidInput("Invalid JSON: the request body must be a JSON object.")
+    info = mi.type_info(request_type)
+    assert isinstance(info, mi.StructType)
+    normalised = _Normaliser(strict=strict).struct(raw, info, "")
+    try:
+        return msgspec.convert(normalised, request_type)
+    except msgspec.ValidationError as exc:
+        message, _, where = str(exc).partition(" - at `")
+        path = where.rstrip("`")
+        missing = _MISSING.match(message)
+        if missing:
+            field = ".".join(p for p in (_field_name(path), missing["field"]) if p != "request")
+            raise InvalidInput(f"Invalid {field}: {field} is required.", field=field) from None
+        field = _field_name(path)
+        top = re.split(r"[.\[]", field, maxsplit=1)[0]
+        raise InvalidInput(
+            f"Invalid {top}: {message.rstrip('.')} at {field}.", field=field
+        ) from None

@@ -1,0 +1,133 @@
+"""The ``orderitems`` command: serve, db, generate, import, export, tokens, enterprises."""
+
+from __future__ import annotations
+
+import logging
+import logging.config
+import os
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from orderitems.cli import data, tokens
+from orderitems.cli.common import DbOption, console, open_engine, settings_from
+from orderitems.store.migrate import current_revision, head_revision, is_current, upgrade
+
+app = typer.Typer(
+    name="orderitems",
+    help="A self-hosted server for the Mews Connector API order-items operations.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+)
+db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(tokens.app, name="tokens")
+app.command("generate")(data.generate)
+app.command("import")(data.import_items)
+app.command("export")(data.export_items)
+app.command("enterprises")(data.list_enterprises_command)
+
+
+def logging_config(level: str) -> dict[str, object]:
+    """One INFO line per request from ``orderitems``; uvicorn's own access log is off."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        },
+        "handlers": {
+            "stderr": {"class": "logging.StreamHandler", "formatter": "plain"},
+        },
+        "loggers": {
+            "orderitems": {"handlers": ["stderr"], "level": level.upper(), "propagate": False},
+            "uvicorn": {"handlers": ["stderr"], "level": level.upper(), "propagate": False},
+        },
+    }
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port.")] = None,
+    db: DbOption = None,
+    demo: Annotated[
+        bool | None,
+        typer.Option(
+            "--demo/--no-demo",
+            help="Accept the public Mews demo tokens; create and fill the database on first run.",
+        ),
+    ] = None,
+    workers: Annotated[int | None, typer.Option(help="Server processes.")] = None,
+    demo_items: Annotated[
+        int | None, typer.Option(help="Items generated on the first --demo run.")
+    ] = None,
+    development: Annotated[
+        bool | None,
+        typer.Option("--development/--production", help="Fill error Details (dev mode)."),
+    ] = None,
+    log_level: Annotated[str | None, typer.Option(help="debug, info, warning, error.")] = None,
+) -> None:
+    """Serve the Connector API order-items operations over HTTP."""
+    settings = settings_from(
+        database_url=db,
+        host=host,
+        port=port,
+        demo=demo,
+        workers=workers,
+        demo_items=demo_items,
+        development=development,
+        log_level=log_level,
+    )
+    config = logging_config(settings.log_level)
+    logging.config.dictConfig(config)
+    engine = open_engine(settings)
+    try:
+        if settings.demo:
+            data.prepare_demo(engine, settings)
+        elif not is_current(engine):
+            console.print(
+                "[red]The database schema is not current.[/] Run [bold]orderitems db upgrade"
+                f" --db {settings.database_url}[/] first."
+            )
+            raise typer.Exit(1)
+    finally:
+        engine.dispose()
+    os.environ.update(settings.to_env())
+    console.print(
+        f"Serving on [bold]http://{settings.host}:{settings.port}/api/connector/v1/[/]"
+        f" from {settings.database_url}" + (" (demo mode)" if settings.demo else "")
+    )
+    uvicorn.run(
+        "orderitems.api.app:create_app_from_environ",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_config=config,
+        access_log=False,
+        server_header=False,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(db: DbOption = None) -> None:
+    """Create or migrate the schema to the newest revision."""
+    settings = settings_from(database_url=db)
+    engine = open_engine(settings)
+    upgrade(engine)
+    console.print(f"Schema at revision {current_revision(engine)} in {settings.database_url}")
+    engine.dispose()
+
+
+@db_app.command("status")
+def db_status(db: DbOption = None) -> None:
+    """Show the schema revision of the database and the newest one."""
+    engine = open_engine(settings_from(database_url=db))
+    console.print(f"current: {current_revision(engine)}  head: {head_revision(engine)}")
+    engine.dispose()
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,325 @@
+"""Getting items in and out: generate, import, export, and the demo database."""
+
+from __future__ import annotations
+
+import itertools
+import sys
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import msgspec
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from orderitems.access.tokens import create_access_token, hash_token
+from orderitems.cli.common import DbOption, console, open_engine, settings_from
+from orderitems.domain.enterprises import Enterprise, Pricing, ServiceOrder, ServiceOrderKind
+from orderitems.domain.items import OrderItem, OrderItemType
+from orderitems.fixtures.demo import (
+    DEMO_ENTERPRISES,
+    DEMO_PERIOD_END,
+    DEMO_PERIOD_START,
+    DEMO_TOKENS,
+)
+from orderitems.fixtures.generator import demo_services
+from orderitems.fixtures.generator import generate as generate_bundles
+from orderitems.settings import Settings
+from orderitems.store import tokens as token_store
+from orderitems.store.items import count_items, iter_documents
+from orderitems.store.loading import Batch, load
+from orderitems.store.migrate import upgrade
+from orderitems.store.reference import list_enterprises
+
+BATCH = 5000
+FIRST_TASK = TaskID(0)
+
+#: Items whose service order is a reservation when an import has to create the order.
+RESERVATION_TYPES = frozenset(
+    {OrderItemType.SPACE_ORDER, OrderItemType.NIGHT_REBATE, OrderItemType.CITY_TAX}
+)
+
+
+@contextmanager
+def progress_bar(description: str, total: int | None) -> Iterator[Progress]:
+    columns = [
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.speed:>8.0f} items/s" if total else ""),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    ]
+    with Progress(*columns, console=console, disable=not console.is_terminal) as progress:
+        progress.add_task(description, total=total)
+        yield progress
+
+
+def _generated_batches(
+    *, seed: int, count: int, start: datetime, end: datetime, enterprises: Sequence[Enterprise]
+) -> Iterator[Batch]:
+    yield Batch(items=(), enterprises=enterprises, services=demo_services(enterprises))
+    bundles = generate_bundles(
+        seed=seed, count=count, start=start, end=end, enterprises=enterprises
+    )
+    while chunk := list(itertools.islice(bundles, BATCH // 8)):
+        yield Batch(
+            items=[i for b in chunk for i in b.items],
+            service_orders=[b.service_order for b in chunk],
+        )
+
+
+def generate_into(
+    engine: Engine,
+    *,
+    seed: int,
+    count: int,
+    enterprises: Sequence[Enterprise] = DEMO_ENTERPRISES,
+    start: datetime = DEMO_PERIOD_START,
+    end: datetime = DEMO_PERIOD_END,
+) -> int:
+    batches = _generated_batches(
+        seed=seed, count=count, start=start, end=end, enterprises=enterprises
+    )
+    with progress_bar("Generating", count) as progress:
+        return load(engine, batches, on_progress=lambda n: progress.advance(FIRST_TASK, n))
+
+
+def seed_demo_tokens(engine: Engine) -> int:
+    """Store every demo token pair that is not stored yet; returns how many were added."""
+    added = 0
+    with engine.begin() as connection:
+        for token in DEMO_TOKENS:
+            if token_store.find_credentials(connection, hash_token(token.access_token)):
+                continue
+            create_access_token(
+                connection,
+                client_token=token.client_token,
+                client_name=token.client_name,
+                access_token=token.access_token,
+                label=token.label,
+                enterprise_ids=token.enterprise_ids,
+                profile_id=token.profile_id,
+                portfolio=token.portfolio,
+                demo=True,
+            )
+            added += 1
+    return added
+
+
+def prepare_demo(engine: Engine, settings: Settings) -> None:
+    """First run: schema, generated items and demo tokens. Later runs reuse the database."""
+    upgrade(engine)
+    with engine.connect() as connection:
+        existing = count_items(connection)
+    if existing == 0:
+        console.print(
+            f"Creating demo data: {settings.demo_items} items (seed {settings.demo_seed})"
+        )
+        generate_into(engine, seed=settings.demo_seed, count=settings.demo_items)
+    seed_demo_tokens(engine)
+
+
+def _pick_enterprises(selectors: Sequence[str] | None) -> list[Enterprise]:
+    if not selectors:
+        return list(DEMO_ENTERPRISES)
+    chosen: list[Enterprise] = []
+    for selector in selectors:
+        matches = [
+            e
+            for e in DEMO_ENTERPRISES
+            if selector.lower() in e.name.lower()
+            or selector.lower() == str(e.id)
+            or selector.upper() == e.currency
+        ]
+        if not matches:
+            names = ", ".join(f"{e.name} ({e.currency})" for e in DEMO_ENTERPRISES)
+            raise typer.BadParameter(f"{selector!r} names no demo enterprise; choose from {names}")
+        chosen.extend(m for m in matches if m not in chosen)
+    return chosen
+
+
+def generate(
+    items: Annotated[int, typer.Option(min=1, help="How many order items to create.")] = 100_000,
+    seed: Annotated[int, typer.Option(help="Same seed, same data.")] = 1,
+    enterprise: Annotated[
+        list[str] | None,
+        typer.Option(help="Demo enterprise by name, id or currency (repeatable; default all)."),
+    ] = None,
+    start: Annotated[datetime, typer.Option(help="Earliest consumption.")] = DEMO_PERIOD_START,
+    end: Annotated[datetime, typer.Option(help="Latest consumption.")] = DEMO_PERIOD_END,
+    db: DbOption = None,
+    demo_tokens: Annotated[bool, typer.Option(help="Also store the demo token pairs.")] = True,
+) -> None:
+    """Generate realistic, deterministic demo order items into a database."""
+    settings = settings_from(database_url=db)
+    engine = open_engine(settings)
+    upgrade(engine)
+    try:
+        loaded = generate_into(
+            engine,
+            seed=seed,
+            count=items,
+            enterprises=_pick_enterprises(enterprise),
+            start=start.astimezone()
+            if start.tzinfo
+            else start.replace(tzinfo=DEMO_PERIOD_START.tzinfo),
+            end=end.astimezone() if end.tzinfo else end.replace(tzinfo=DEMO_PERIOD_END.tzinfo),
+        )
+    except IntegrityError:
+        console.print(
+            "[red]These items already exist in the database[/] (same seed twice?)."
+            " Nothing was written; use another --seed or a fresh database."
+        )
+        raise typer.Exit(1) from None
+    if demo_tokens:
+        seed_demo_tokens(engine)
+    console.print(f"Generated {loaded} order items into {settings.database_url}")
+    engine.dispose()
+
+
+def _read_items(
+    lines: Iterable[bytes], known_enterprises: set[uuid.UUID], source: str
+) -> Iterator[Batch]:
+    """Decode JSON Lines of order items; a bad line stops the import with its line number."""
+    decoder = msgspec.json.Decoder(OrderItem)
+    seen_orders: set[tuple[uuid.UUID, uuid.UUID]] = set()
+    items: list[OrderItem] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            items.append(decoder.decode(line))
+        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            raise ImportProblem(f"{source}, line {number}: {exc}") from None
+        if len(items) >= BATCH:
+            yield _import_batch(items, known_enterprises, seen_orders)
+            items = []
+    if items:
+        yield _import_batch(items, known_enterprises, seen_orders)
+
+
+class ImportProblem(Exception):
+    """A line that is not an order item in the API's shape."""
+
+
+def _import_batch(
+    items: list[OrderItem],
+    known_enterprises: set[uuid.UUID],
+    seen_orders: set[tuple[uuid.UUID, uuid.UUID]],
+) -> Batch:
+    enterprises: list[Enterprise] = []
+    orders: list[ServiceOrder] = []
+    for item in items:
+        if item.enterprise_id not in known_enterprises:
+            known_enterprises.add(item.enterprise_id)
+            enterprises.append(
+                Enterprise(
+                    id=item.enterprise_id,
+                    name=f"Imported enterprise {item.enterprise_id}",
+                    currency=item.amount.currency,
+                    tax_environment="Unknown",
+                    pricing=Pricing.GROSS,
+                    time_zone="UTC",
+                )
+            )
+        key = (item.enterprise_id, item.service_order_id)
+        if key not in seen_orders:
+            seen_orders.add(key)
+            orders.append(
+                ServiceOrder(
+                    enterprise_id=item.enterprise_id,
+                    id=item.service_order_id,
+                    service_id=item.service_id,
+                    kind=ServiceOrderKind.RESERVATION
+                    if item.type in RESERVATION_TYPES
+                    else ServiceOrderKind.PRODUCT_SERVICE_ORDER,
+                    account_id=item.account_id,
+                    start_utc=None,
+                    end_utc=None,
+                )
+            )
+    return Batch(items=list(items), service_orders=orders, enterprises=enterprises)
+
+
+def import_items(
+    source: Annotated[str, typer.Argument(help="JSON Lines file of order items, or - for stdin.")],
+    db: DbOption = None,
+) -> None:
+    """Load order items (JSON Lines, the API's Order item shape) into a database, atomically."""
+    settings = settings_from(database_url=db)
+    engine = open_engine(settings)
+    upgrade(engine)
+    with engine.connect() as connection:
+        known = {e.id for e in list_enterprises(connection)}
+    stream = sys.stdin.buffer if source == "-" else Path(source).open("rb")
+    total = None if source == "-" else sum(1 for line in Path(source).open("rb") if line.strip())
+    try:
+        with stream, progress_bar("Importing", total) as progress:
+            loaded = load(
+                engine,
+                _read_items(stream, known, source),
+                on_progress=lambda n: progress.advance(FIRST_TASK, n),
+            )
+    except ImportProblem as exc:
+        console.print(f"[red]Nothing imported.[/] {exc}")
+        raise typer.Exit(1) from None
+    except IntegrityError as exc:
+        console.print(
+            f"[red]Nothing imported.[/] An order item id is already stored or repeated: {exc.orig}"
+        )
+        raise typer.Exit(1) from None
+    console.print(f"Imported {loaded} order items into {settings.database_url}")
+    engine.dispose()
+
+
+def export_items(
+    out: Annotated[str, typer.Option("--out", "-o", help="File to write, or - for stdout.")] = "-",
+    enterprise: Annotated[
+        list[uuid.UUID] | None, typer.Option(help="Only these enterprises (repeatable).")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Write order items as JSON Lines in exactly the API's Order item shape."""
+    settings = settings_from(database_url=db)
+    engine = open_engine(settings)
+    with engine.connect() as connection:
+        enterprise_ids = enterprise or [e.id for e in list_enterprises(connection)]
+        total = count_items(connection)
+        sink = sys.stdout.buffer if out == "-" else Path(out).open("wb")
+        written = 0
+        with progress_bar("Exporting", total) as progress:
+            for document in iter_documents(connection, enterprise_ids=enterprise_ids):
+                sink.write(document + b"\n")
+                written += 1
+                if written % 1000 == 0:
+                    progress.advance(FIRST_TASK, 1000)
+        sink.flush()
+        if sink is not sys.stdout.buffer:
+            sink.close()
+    console.print(f"Exported {written} order items")
+    engine.dispose()
+
+
+def list_enterprises_command(db: DbOption = None) -> None:
+    """List the enterprises in the database."""
+    engine = open_engine(settings_from(database_url=db))
+    with engine.connect() as connection:
+        for e in list_enterprises(connection):
+            typer.echo(
+                f"{e.id}  {e.currency}  {e.pricing.value:<5}  {e.tax_environment:<6}  {e.name}"
+            )
+    engine.dispose()

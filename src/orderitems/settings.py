@@ -1,0 +1,62 @@
+"""One settings object, read from ``ORDERITEMS_*`` environment variables; CLI flags override.
+
+Nothing reads the environment at import time: ``Settings.from_env(os.environ)`` is called by
+the CLI and by the server factory of each worker process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+import msgspec
+
+PREFIX = "ORDERITEMS_"
+
+Positive = Annotated[int, msgspec.Meta(ge=1)]
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Every knob of the server. Names map to ``ORDERITEMS_<NAME>`` in upper case."""
+
+    database_url: str = "sqlite:///orderitems.db"
+    host: str = "127.0.0.1"
+    port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8000
+    workers: Positive = 1
+    #: Serve the public Mews demo tokens and create demo data on first run.
+    demo: bool = False
+    demo_items: Positive = 20_000
+    demo_seed: int = 1
+    #: Fill the error body's ``Details`` with the validation problems (BEHAVIOUR.md Errors).
+    development: bool = False
+    #: Require the exact path casing of each operation (BEHAVIOUR.md Addressing).
+    strict_paths: bool = False
+    #: Require exact PascalCase property names and reject unknown properties.
+    strict_json: bool = False
+    #: Whether ``AccountIds`` alone satisfies getAll's "at least one filter" rule.
+    account_ids_qualify: bool = True
+    max_body_bytes: Positive = 1024 * 1024
+    db_pool_size: Positive = 8
+    log_level: str = "info"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> Settings:
+        """Read ``ORDERITEMS_*`` variables; keyword overrides (from CLI flags) win when not None."""
+        names = set(cls.__struct_fields__)
+        values: dict[str, Any] = {}
+        for key, value in environ.items():
+            if key.startswith(PREFIX) and key[len(PREFIX) :].lower() in names:
+                values[key[len(PREFIX) :].lower()] = value
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        try:
+            return msgspec.convert(values, cls, strict=False)
+        except msgspec.ValidationError as exc:
+            raise ValueError(f"invalid setting: {exc}") from exc
+
+    def to_env(self) -> dict[str, str]:
+        """The environment that reproduces these settings in a worker process."""
+        encoded = msgspec.to_builtins(self)
+        return {
+            PREFIX + name.upper(): str(value).lower() if isinstance(value, bool) else str(value)
+            for name, value in encoded.items()
+        }
