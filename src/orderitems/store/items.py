@@ -94,6 +94,15 @@ def filter_conditions(query: ItemQuery) -> list[sa.ColumnElement[bool]]:
     return conditions
 
 
+def before(position: tuple[int, uuid.UUID]) -> sa.ColumnElement[bool]:
+    """Strictly after ``position`` in (created desc, id desc) order; the bound values carry the
+    column types, so the id compares as stored (16 bytes on SQLite, not hex text)."""
+    created_us, item_id = position
+    return sa.tuple_(t.c.created_us, t.c.id) < sa.tuple_(
+        sa.literal(created_us, t.c.created_us.type), sa.literal(item_id, t.c.id.type)
+    )
+
+
 def find_position(
     connection: Connection, enterprise_ids: Sequence[uuid.UUID], item_id: uuid.UUID
 ) -> tuple[int, uuid.UUID] | None:
@@ -121,7 +130,7 @@ def select_page(
             raise InvalidInput(
                 f"Invalid Cursor: no order item {page.cursor} is available.", field="Cursor"
             )
-        conditions.append(sa.tuple_(t.c.created_us, t.c.id) < sa.tuple_(*position))
+        conditions.append(before(position))
     order = (t.c.created_us.desc(), t.c.id.desc())
 
     def branch(scope: sa.ColumnElement[bool]) -> sa.Select[Any]:
@@ -160,9 +169,7 @@ def iter_documents(
                 t.c.enterprise_id == enterprise_id
             )
             if position is not None:
-                statement = statement.where(
-                    sa.tuple_(t.c.created_us, t.c.id) < sa.tuple_(*position)
-                )
+                statement = statement.where(before(position))
             rows = connection.execute(
                 statement.order_by(t.c.created_us.desc(), t.c.id.desc()).limit(batch_size)
             ).all()
