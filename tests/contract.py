@@ -33,14 +33,14 @@ def _nullable_references(node: Any) -> Any:
 
 
 @cache
-def _spec() -> dict[str, Any]:
+def official_spec() -> dict[str, Any]:
     spec: dict[str, Any] = _nullable_references(json.loads(SPEC_FILE.read_text()))
     return spec
 
 
 @cache
 def _validator(schema_name: str) -> OAS30Validator:
-    schema = {"$ref": f"#/components/schemas/{schema_name}", "components": _spec()["components"]}
+    schema = {"$ref": f"#/components/schemas/{schema_name}", "components": official_spec()["components"]}
     return OAS30Validator(schema, format_checker=oas30_format_checker)
 
 
