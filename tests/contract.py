@@ -40,7 +40,10 @@ def official_spec() -> dict[str, Any]:
 
 @cache
 def _validator(schema_name: str) -> OAS30Validator:
-    schema = {"$ref": f"#/components/schemas/{schema_name}", "components": official_spec()["components"]}
+    schema = {
+        "$ref": f"#/components/schemas/{schema_name}",
+        "components": official_spec()["components"],
+    }
     return OAS30Validator(schema, format_checker=oas30_format_checker)
 
 
