@@ -124,6 +124,8 @@ def decode_request(body: bytes, request_type: type[RequestT], *, strict: bool) -
         raw = _json_decoder.decode(body)
     except msgspec.DecodeError as exc:
         raise InvalidInput(f"Invalid JSON: {exc}.") from None
+    except UnicodeDecodeError:
+        raise InvalidInput("Invalid JSON: the request body is not valid UTF-8.") from None
     if not isinstance(raw, dict):
         raise InvalidInput("Invalid JSON: the request body must be a JSON object.")
     info = mi.type_info(request_type)

@@ -66,15 +66,24 @@ def parse_time_interval(
     if start is None or end is None:
         missing = "StartUtc" if start is None else "EndUtc"
         raise InvalidInput(f"Invalid {name}: {name}.{missing} is required.", field=name)
-    start, end = start.astimezone(UTC), end.astimezone(UTC)
+    try:
+        start, end = start.astimezone(UTC), end.astimezone(UTC)
+    except OverflowError:
+        raise InvalidInput(
+            f"Invalid {name}: the time lies outside the years 1 to 9999 in UTC.", field=name
+        ) from None
     if start > end:
         raise InvalidInput(
             f"Invalid {name}: {name}.StartUtc must not be after {name}.EndUtc.", field=name
         )
-    if end > add_months(start, max_months):
+    try:
+        latest_end = add_months(start, max_months)
+    except ValueError:  # past 9999-12-31: no end the calendar can hold is too far
+        return TimeInterval(start, end)
+    if end > latest_end:
         raise InvalidInput(
             f"Invalid {name}: the interval must not be longer than {max_months} months"
-            f" (EndUtc at most {add_months(start, max_months).isoformat()}).",
+            f" (EndUtc at most {latest_end.isoformat()}).",
             field=name,
         )
     return TimeInterval(start, end)
