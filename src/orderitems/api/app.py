@@ -16,8 +16,9 @@ from starlette.responses import Response
 from starlette.routing import Mount
 from starlette.types import Receive, Scope, Send
 
+from orderitems.api.call import Call
 from orderitems.api.errors import domain_error_response, server_error_response
-from orderitems.api.routes import Call, find_operation
+from orderitems.api.routes import find_operation
 from orderitems.domain.errors import DomainError, NotFound, PayloadTooLarge
 from orderitems.settings import Settings
 from orderitems.store.engine import connect

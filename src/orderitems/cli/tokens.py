@@ -6,6 +6,7 @@ import uuid
 from typing import Annotated
 
 import typer
+from sqlalchemy.exc import IntegrityError
 
 from orderitems.access.tokens import create_access_token, new_token
 from orderitems.cli.common import DbOption, console, open_engine, settings_from
@@ -65,6 +66,9 @@ def create(
             )
     except InvalidInput as exc:
         console.print(f"[red]{exc.message}[/]")
+        raise typer.Exit(1) from None
+    except IntegrityError:
+        console.print(f"[red]An access token labelled {label!r} or with that value exists.[/]")
         raise typer.Exit(1) from None
     typer.echo(f"ClientToken: {client_value}")
     typer.echo(f"AccessToken: {access_value}")

@@ -105,7 +105,7 @@ access_tokens = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("token_hash", sa.LargeBinary(32), nullable=False, unique=True),
     sa.Column("client_token_id", sa.Integer, sa.ForeignKey("client_tokens.id"), nullable=False),
-    sa.Column("label", sa.String(200), nullable=False),
+    sa.Column("label", sa.String(200), nullable=False, unique=True),
     sa.Column("profile_id", CompactUuid, nullable=False),
     sa.Column("portfolio", sa.Boolean, nullable=False, default=False),
     sa.Column("demo", sa.Boolean, nullable=False, default=False),

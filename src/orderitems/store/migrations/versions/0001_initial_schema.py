@@ -141,6 +141,7 @@ def upgrade() -> None:
             name=op.f("fk_access_tokens_client_token_id_client_tokens"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_access_tokens")),
+        sa.UniqueConstraint("label", name=op.f("uq_access_tokens_label")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_access_tokens_token_hash")),
     )
     op.create_table(
