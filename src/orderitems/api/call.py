@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TypeVar
 
-from sqlalchemy.engine import Engine
+import anyio.to_thread
+from sqlalchemy.engine import Connection, Engine
 from starlette.responses import Response
 
 from orderitems.settings import Settings
+
+T = TypeVar("T")
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +29,20 @@ class Call:
     body: bytes
     request_id: str
     prefer_minimal: bool
+    #: The server's notion of now; every timestamp an operation writes comes from here.
+    clock: Callable[[], datetime] = system_clock
+
+    async def run(self, work: Callable[[Connection], T]) -> T:
+        """Run database work on a worker thread with a connection of its own.
+
+        Every operation goes through here, so limits on database work apply in one place.
+        """
+
+        def in_thread() -> T:
+            with self.engine.connect() as connection:
+                return work(connection)
+
+        return await anyio.to_thread.run_sync(in_thread)
 
 
 Operation = Callable[[Call], Awaitable[Response]]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-import anyio.to_thread
 from sqlalchemy.engine import Connection
 from starlette.responses import Response
 
@@ -81,20 +80,19 @@ async def get_all_order_items(call: Call) -> Response:
     request = decode_request(call.body, GetAllRequest, strict=call.settings.strict_json)
     currency = None if request.currency is None else request.currency.upper()
 
-    def work() -> Page:
-        with call.engine.connect() as connection:
-            principal = _authenticate(connection, call, request.client_token, request.access_token)
-            scope = resolve_scope(principal, request.enterprise_ids)
-            query = item_query(request, call.settings)
-            _check_currency(connection, currency, scope)
-            return select_page(
-                connection,
-                enterprise_ids=scope,
-                query=query,
-                page=PageRequest(request.limitation.count, request.limitation.cursor),
-            )
+    def work(connection: Connection) -> Page:
+        principal = _authenticate(connection, call, request.client_token, request.access_token)
+        scope = resolve_scope(principal, request.enterprise_ids)
+        query = item_query(request, call.settings)
+        _check_currency(connection, currency, scope)
+        return select_page(
+            connection,
+            enterprise_ids=scope,
+            query=query,
+            page=PageRequest(request.limitation.count, request.limitation.cursor),
+        )
 
-    page = await anyio.to_thread.run_sync(work)
+    page = await call.run(work)
     if not page.documents and call.prefer_minimal:
         return Response(status_code=204)
     return Response(encode_page(page), media_type="application/json")
