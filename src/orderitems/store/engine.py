@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 DEFAULT_URL = "sqlite:///orderitems.db"
 
@@ -53,3 +53,12 @@ def connect(url: str, *, pool_size: int = 8) -> Engine:
 
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+def refresh_statistics(connection: Connection) -> None:
+    """Planner statistics after a bulk load: without them SQLite walks the time index for an
+    id filter (hundreds of ms at 1M items instead of a few)."""
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("ANALYZE")
+    else:
+        connection.exec_driver_sql("ANALYZE order_items")

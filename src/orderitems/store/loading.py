@@ -9,6 +9,7 @@ from sqlalchemy.engine import Engine
 
 from orderitems.domain.enterprises import Enterprise, Service, ServiceOrder
 from orderitems.domain.items import OrderItem
+from orderitems.store.engine import refresh_statistics
 from orderitems.store.items import insert_items
 from orderitems.store.reference import (
     insert_service_orders,
@@ -41,4 +42,5 @@ def load(engine: Engine, batches: Iterable[Batch], *, on_progress: Progress | No
             loaded += count
             if on_progress is not None:
                 on_progress(count)
+        refresh_statistics(connection)
     return loaded

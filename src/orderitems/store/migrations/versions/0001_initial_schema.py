@@ -82,11 +82,19 @@ def upgrade() -> None:
             "ix_order_items_bill", ["enterprise_id", "bill_id", "created_us", "id"], unique=False
         )
         batch_op.create_index(
-            "ix_order_items_canceled", ["enterprise_id", "canceled_us"], unique=False
+            "ix_order_items_canceled",
+            ["enterprise_id", "canceled_us", "created_us", "id"],
+            unique=False,
         )
-        batch_op.create_index("ix_order_items_closed", ["enterprise_id", "closed_us"], unique=False)
         batch_op.create_index(
-            "ix_order_items_consumed", ["enterprise_id", "consumed_us"], unique=False
+            "ix_order_items_closed",
+            ["enterprise_id", "closed_us", "created_us", "id"],
+            unique=False,
+        )
+        batch_op.create_index(
+            "ix_order_items_consumed",
+            ["enterprise_id", "consumed_us", "created_us", "id"],
+            unique=False,
         )
         batch_op.create_index(
             "ix_order_items_created", ["enterprise_id", "created_us", "id"], unique=False
@@ -102,7 +110,9 @@ def upgrade() -> None:
             unique=False,
         )
         batch_op.create_index(
-            "ix_order_items_updated", ["enterprise_id", "updated_us"], unique=False
+            "ix_order_items_updated",
+            ["enterprise_id", "updated_us", "created_us", "id"],
+            unique=False,
         )
 
     op.create_table(
