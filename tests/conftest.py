@@ -74,6 +74,38 @@ def make_database_url(kind: str, request: pytest.FixtureRequest, directory: Path
     return url
 
 
+@pytest.fixture(params=DATABASES)
+def empty_database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, postgres_admin_url_or_none: str | None
+) -> Iterator[str]:
+    """A database of its own for one test (a new SQLite file or a new PostgreSQL schema)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    if postgres_admin_url_or_none is None:
+        pytest.skip(_postgres_unreachable_reason() or "PostgreSQL unreachable")
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    admin = connect(postgres_admin_url_or_none)
+    with admin.begin() as connection:
+        connection.execute(sa.text(f'create schema "{schema}"'))
+    separator = "&" if "?" in postgres_admin_url_or_none else "?"
+    yield f"{postgres_admin_url_or_none}{separator}options=-csearch_path%3D{schema}"
+    with admin.begin() as connection:
+        connection.execute(sa.text(f'drop schema "{schema}" cascade'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url_or_none(request: pytest.FixtureRequest) -> str | None:
+    """The PostgreSQL URL, failing under CI=true when unreachable, else None."""
+    reason = _postgres_unreachable_reason()
+    if reason is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason + " (CI=true requires PostgreSQL)")
+        return None
+    return POSTGRES_URL
+
+
 @pytest.fixture(scope="session", params=DATABASES)
 def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
     """One migrated database per kind for the whole session; tests keep to their own data."""

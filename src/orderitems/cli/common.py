@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
@@ -34,4 +36,15 @@ def settings_from(**flags: Any) -> Settings:
 
 
 def open_engine(settings: Settings) -> Engine:
+    """An engine the caller disposes; commands use ``engine_for`` instead."""
     return connect(settings.database_url, pool_size=settings.db_pool_size)
+
+
+@contextmanager
+def engine_for(settings: Settings) -> Iterator[Engine]:
+    """An engine disposed when the command ends, however it ends (no connection outlives it)."""
+    engine = open_engine(settings)
+    try:
+        yield engine
+    finally:
+        engine.dispose()

@@ -7,7 +7,7 @@ import sys
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -26,7 +26,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from orderitems.access.tokens import create_access_token, hash_token
-from orderitems.cli.common import DbOption, console, open_engine, settings_from
+from orderitems.cli.common import DbOption, console, engine_for, settings_from
 from orderitems.domain.enterprises import Enterprise, Pricing, ServiceOrder, ServiceOrderKind
 from orderitems.domain.items import OrderItem, OrderItemType
 from orderitems.fixtures.demo import (
@@ -102,7 +102,10 @@ def seed_demo_tokens(engine: Engine) -> int:
     """Store every demo token pair that is not stored yet; returns how many were added."""
     added = 0
     with engine.begin() as connection:
+        present = {e.id for e in list_enterprises(connection)}
         for token in DEMO_TOKENS:
+            if not present.issuperset(token.enterprise_ids):
+                continue  # generated for some enterprises only: their tokens, not the others'
             if token_store.find_credentials(connection, hash_token(token.access_token)):
                 continue
             create_access_token(
@@ -152,6 +155,11 @@ def _pick_enterprises(selectors: Sequence[str] | None) -> list[Enterprise]:
     return chosen
 
 
+def _as_utc(moment: datetime) -> datetime:
+    """Command-line times without an offset are UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 def generate(
     items: Annotated[int, typer.Option(min=1, help="How many order items to create.")] = 100_000,
     seed: Annotated[int, typer.Option(help="Same seed, same data.")] = 1,
@@ -166,29 +174,26 @@ def generate(
 ) -> None:
     """Generate realistic, deterministic demo order items into a database."""
     settings = settings_from(database_url=db)
-    engine = open_engine(settings)
-    upgrade(engine)
-    try:
-        loaded = generate_into(
-            engine,
-            seed=seed,
-            count=items,
-            enterprises=_pick_enterprises(enterprise),
-            start=start.astimezone()
-            if start.tzinfo
-            else start.replace(tzinfo=DEMO_PERIOD_START.tzinfo),
-            end=end.astimezone() if end.tzinfo else end.replace(tzinfo=DEMO_PERIOD_END.tzinfo),
-        )
-    except IntegrityError:
-        console.print(
-            "[red]These items already exist in the database[/] (same seed twice?)."
-            " Nothing was written; use another --seed or a fresh database."
-        )
-        raise typer.Exit(1) from None
-    if demo_tokens:
-        seed_demo_tokens(engine)
-    console.print(f"Generated {loaded} order items into {settings.database_url}")
-    engine.dispose()
+    with engine_for(settings) as engine:
+        upgrade(engine)
+        try:
+            loaded = generate_into(
+                engine,
+                seed=seed,
+                count=items,
+                enterprises=_pick_enterprises(enterprise),
+                start=_as_utc(start),
+                end=_as_utc(end),
+            )
+        except IntegrityError:
+            console.print(
+                "[red]These items already exist in the database[/] (same seed twice?)."
+                " Nothing was written; use another --seed or a fresh database."
+            )
+            raise typer.Exit(1) from None
+        if demo_tokens:
+            seed_demo_tokens(engine)
+        console.print(f"Generated {loaded} order items into {settings.database_url}")
 
 
 def _read_items(
@@ -255,35 +260,40 @@ def _import_batch(
     return Batch(items=list(items), service_orders=orders, enterprises=enterprises)
 
 
+def _count_lines(path: Path) -> int:
+    with path.open("rb") as lines:
+        return sum(1 for line in lines if line.strip())
+
+
 def import_items(
     source: Annotated[str, typer.Argument(help="JSON Lines file of order items, or - for stdin.")],
     db: DbOption = None,
 ) -> None:
     """Load order items (JSON Lines, the API's Order item shape) into a database, atomically."""
     settings = settings_from(database_url=db)
-    engine = open_engine(settings)
-    upgrade(engine)
-    with engine.connect() as connection:
-        known = {e.id for e in list_enterprises(connection)}
-    stream = sys.stdin.buffer if source == "-" else Path(source).open("rb")
-    total = None if source == "-" else sum(1 for line in Path(source).open("rb") if line.strip())
-    try:
-        with stream, progress_bar("Importing", total) as progress:
-            loaded = load(
-                engine,
-                _read_items(stream, known, source),
-                on_progress=lambda n: progress.advance(FIRST_TASK, n),
+    with engine_for(settings) as engine:
+        upgrade(engine)
+        with engine.connect() as connection:
+            known = {e.id for e in list_enterprises(connection)}
+        stream = sys.stdin.buffer if source == "-" else Path(source).open("rb")
+        total = None if source == "-" else _count_lines(Path(source))
+        try:
+            with stream, progress_bar("Importing", total) as progress:
+                loaded = load(
+                    engine,
+                    _read_items(stream, known, source),
+                    on_progress=lambda n: progress.advance(FIRST_TASK, n),
+                )
+        except ImportProblem as exc:
+            console.print(f"[red]Nothing imported.[/] {exc}")
+            raise typer.Exit(1) from None
+        except IntegrityError as exc:
+            console.print(
+                "[red]Nothing imported.[/] An order item id is already stored or repeated:"
+                f" {exc.orig}"
             )
-    except ImportProblem as exc:
-        console.print(f"[red]Nothing imported.[/] {exc}")
-        raise typer.Exit(1) from None
-    except IntegrityError as exc:
-        console.print(
-            f"[red]Nothing imported.[/] An order item id is already stored or repeated: {exc.orig}"
-        )
-        raise typer.Exit(1) from None
-    console.print(f"Imported {loaded} order items into {settings.database_url}")
-    engine.dispose()
+            raise typer.Exit(1) from None
+        console.print(f"Imported {loaded} order items into {settings.database_url}")
 
 
 def export_items(
@@ -295,31 +305,29 @@ def export_items(
 ) -> None:
     """Write order items as JSON Lines in exactly the API's Order item shape."""
     settings = settings_from(database_url=db)
-    engine = open_engine(settings)
-    with engine.connect() as connection:
-        enterprise_ids = enterprise or [e.id for e in list_enterprises(connection)]
-        total = count_items(connection)
-        sink = sys.stdout.buffer if out == "-" else Path(out).open("wb")
-        written = 0
-        with progress_bar("Exporting", total) as progress:
-            for document in iter_documents(connection, enterprise_ids=enterprise_ids):
-                sink.write(document + b"\n")
-                written += 1
-                if written % 1000 == 0:
-                    progress.advance(FIRST_TASK, 1000)
-        sink.flush()
-        if sink is not sys.stdout.buffer:
-            sink.close()
-    console.print(f"Exported {written} order items")
-    engine.dispose()
+    with engine_for(settings) as engine:
+        with engine.connect() as connection:
+            enterprise_ids = enterprise or [e.id for e in list_enterprises(connection)]
+            total = count_items(connection)
+            sink = sys.stdout.buffer if out == "-" else Path(out).open("wb")
+            written = 0
+            with progress_bar("Exporting", total) as progress:
+                for document in iter_documents(connection, enterprise_ids=enterprise_ids):
+                    sink.write(document + b"\n")
+                    written += 1
+                    if written % 1000 == 0:
+                        progress.advance(FIRST_TASK, 1000)
+            sink.flush()
+            if sink is not sys.stdout.buffer:
+                sink.close()
+        console.print(f"Exported {written} order items")
 
 
 def list_enterprises_command(db: DbOption = None) -> None:
     """List the enterprises in the database."""
-    engine = open_engine(settings_from(database_url=db))
-    with engine.connect() as connection:
-        for e in list_enterprises(connection):
-            typer.echo(
-                f"{e.id}  {e.currency}  {e.pricing.value:<5}  {e.tax_environment:<6}  {e.name}"
-            )
-    engine.dispose()
+    with engine_for(settings_from(database_url=db)) as engine:
+        with engine.connect() as connection:
+            for e in list_enterprises(connection):
+                typer.echo(
+                    f"{e.id}  {e.currency}  {e.pricing.value:<5}  {e.tax_environment:<6}  {e.name}"
+                )

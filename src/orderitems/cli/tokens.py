@@ -9,7 +9,7 @@ import typer
 from sqlalchemy.exc import IntegrityError
 
 from orderitems.access.tokens import create_access_token, new_token
-from orderitems.cli.common import DbOption, console, open_engine, settings_from
+from orderitems.cli.common import DbOption, console, engine_for, settings_from
 from orderitems.domain.errors import InvalidInput
 from orderitems.store.tokens import list_access_tokens, set_access_token_enabled
 
@@ -19,14 +19,13 @@ app = typer.Typer(help="Client and access tokens (stored hashed).", no_args_is_h
 @app.command("list")
 def list_tokens(db: DbOption = None) -> None:
     """List access tokens with their scope (token values are never stored, only hashes)."""
-    engine = open_engine(settings_from(database_url=db))
-    with engine.connect() as connection:
-        for t in list_access_tokens(connection):
-            kind = "portfolio" if t.portfolio else "single"
-            flags = ("demo " if t.demo else "") + ("" if t.enabled else "REVOKED")
-            scope = ",".join(str(e) for e in t.enterprise_ids)
-            typer.echo(f"{t.label:<40} {kind:<9} {flags:<12} {t.client_name:<36} {scope}")
-    engine.dispose()
+    with engine_for(settings_from(database_url=db)) as engine:
+        with engine.connect() as connection:
+            for t in list_access_tokens(connection):
+                kind = "portfolio" if t.portfolio else "single"
+                flags = ("demo " if t.demo else "") + ("" if t.enabled else "REVOKED")
+                scope = ",".join(str(e) for e in t.enterprise_ids)
+                typer.echo(f"{t.label:<40} {kind:<9} {flags:<12} {t.client_name:<36} {scope}")
 
 
 @app.command("create")
@@ -50,29 +49,28 @@ def create(
     db: DbOption = None,
 ) -> None:
     """Create a token pair; prints the values once (only their hashes are stored)."""
-    engine = open_engine(settings_from(database_url=db))
-    client_value = client_token or new_token()
-    access_value = access_token or new_token()
-    try:
-        with engine.begin() as connection:
-            create_access_token(
-                connection,
-                client_token=client_value,
-                client_name=client_name,
-                access_token=access_value,
-                label=label,
-                enterprise_ids=enterprise,
-                portfolio=portfolio,
-            )
-    except InvalidInput as exc:
-        console.print(f"[red]{exc.message}[/]")
-        raise typer.Exit(1) from None
-    except IntegrityError:
-        console.print(f"[red]An access token labelled {label!r} or with that value exists.[/]")
-        raise typer.Exit(1) from None
-    typer.echo(f"ClientToken: {client_value}")
-    typer.echo(f"AccessToken: {access_value}")
-    engine.dispose()
+    with engine_for(settings_from(database_url=db)) as engine:
+        client_value = client_token or new_token()
+        access_value = access_token or new_token()
+        try:
+            with engine.begin() as connection:
+                create_access_token(
+                    connection,
+                    client_token=client_value,
+                    client_name=client_name,
+                    access_token=access_value,
+                    label=label,
+                    enterprise_ids=enterprise,
+                    portfolio=portfolio,
+                )
+        except InvalidInput as exc:
+            console.print(f"[red]{exc.message}[/]")
+            raise typer.Exit(1) from None
+        except IntegrityError:
+            console.print(f"[red]An access token labelled {label!r} or with that value exists.[/]")
+            raise typer.Exit(1) from None
+        typer.echo(f"ClientToken: {client_value}")
+        typer.echo(f"AccessToken: {access_value}")
 
 
 @app.command("revoke")
@@ -80,11 +78,10 @@ def revoke(
     label: Annotated[str, typer.Argument(help="Label of the token.")], db: DbOption = None
 ) -> None:
     """Disable an access token: it answers 401 from now on."""
-    engine = open_engine(settings_from(database_url=db))
-    with engine.begin() as connection:
-        changed = set_access_token_enabled(connection, label, enabled=False)
-    engine.dispose()
-    if not changed:
-        console.print(f"[red]No access token labelled {label!r}.[/]")
-        raise typer.Exit(1)
-    console.print(f"Revoked {changed} token(s) labelled {label!r}.")
+    with engine_for(settings_from(database_url=db)) as engine:
+        with engine.begin() as connection:
+            changed = set_access_token_enabled(connection, label, enabled=False)
+        if not changed:
+            console.print(f"[red]No access token labelled {label!r}.[/]")
+            raise typer.Exit(1)
+        console.print(f"Revoked {changed} token(s) labelled {label!r}.")
