@@ -12,7 +12,8 @@ from sqlalchemy.engine import Engine
 
 from orderitems.access.tokens import create_access_token, new_token
 from orderitems.domain.amounts import TaxRate, price_from_gross, scale_amount
-from orderitems.domain.enterprises import Enterprise, Pricing
+from orderitems.domain.conversion import parse_exchange_rate
+from orderitems.domain.enterprises import Enterprise, Pricing, ServiceOrder, ServiceOrderKind
 from orderitems.domain.items import (
     AccountingState,
     AccountType,
@@ -22,7 +23,8 @@ from orderitems.domain.items import (
     RevenueType,
 )
 from orderitems.store.items import insert_items
-from orderitems.store.reference import upsert_enterprises
+from orderitems.store.rates import set_rates
+from orderitems.store.reference import insert_service_orders, upsert_enterprises
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
 VAT = TaxRate("UK-S", Decimal("0.20"))
@@ -136,3 +138,35 @@ def store_items(engine: Engine, tenant: Tenant, items: list[OrderItem]) -> list[
         insert_items(connection, items)
     tenant.items.extend(items)
     return items
+
+
+def store_reservation(
+    engine: Engine,
+    enterprise_id: uuid.UUID,
+    *,
+    account_id: uuid.UUID | None = None,
+    kind: ServiceOrderKind = ServiceOrderKind.RESERVATION,
+) -> uuid.UUID:
+    """A service order (by default a reservation) whose id items take as ``ServiceOrderId``."""
+    order = ServiceOrder(
+        enterprise_id=enterprise_id,
+        id=uuid.uuid4(),
+        service_id=uuid.uuid4(),
+        kind=kind,
+        account_id=account_id,
+        start_utc=T0,
+        end_utc=T0 + timedelta(days=3),
+    )
+    with engine.begin() as connection:
+        insert_service_orders(connection, [order])
+    return order.id
+
+
+def store_rates(engine: Engine, enterprise_id: uuid.UUID, *rates: tuple[str, str, str]) -> None:
+    """Exchange rates (source, target, value) of one enterprise."""
+    with engine.begin() as connection:
+        set_rates(
+            connection,
+            [parse_exchange_rate(enterprise_id, s, t, v) for s, t, v in rates],
+            now_us=0,
+        )

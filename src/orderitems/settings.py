@@ -35,6 +35,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     strict_json: bool = False
     #: Whether ``AccountIds`` alone satisfies getAll's "at least one filter" rule.
     account_ids_qualify: bool = True
+    #: Answer the deprecated ``reservations/getAllItems`` with 400 pointing to getAll, to
+    #: rehearse its discontinuation (BEHAVIOUR.md getAllItems Retirement).
+    get_all_items_retired: bool = False
     max_body_bytes: Positive = 1024 * 1024
     db_pool_size: Positive = 8
     log_level: str = "info"

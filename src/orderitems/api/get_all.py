@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
-
 from sqlalchemy.engine import Connection
 from starlette.responses import Response
 
 from orderitems.access.tokens import Principal, authenticate, resolve_scope
 from orderitems.api.call import Call
+from orderitems.api.currency import convert_documents, load_converter
 from orderitems.api.wire import GetAllRequest, TimeFilterInterval, decode_request
-from orderitems.domain.errors import InvalidInput
 from orderitems.domain.query import (
     QUALIFYING_FILTERS,
     ItemQuery,
@@ -21,7 +19,6 @@ from orderitems.domain.query import (
 )
 from orderitems.settings import Settings
 from orderitems.store.items import Page, select_page
-from orderitems.store.reference import enterprise_currencies
 
 
 def _interval(name: str, value: TimeFilterInterval | None) -> TimeInterval | None:
@@ -55,20 +52,6 @@ def _authenticate(connection: Connection, call: Call, client: str, access: str) 
     )
 
 
-def _check_currency(
-    connection: Connection, currency: str | None, scope: tuple[uuid.UUID, ...]
-) -> None:
-    """Until exchange rates exist, only each enterprise's own currency has a rate (to itself)."""
-    if currency is None:
-        return
-    foreign = sorted(c for c in set(enterprise_currencies(connection, scope).values()))
-    if any(c != currency for c in foreign):
-        raise InvalidInput(
-            f"Invalid Currency: no exchange rate from {', '.join(foreign)} to {currency}.",
-            field="Currency",
-        )
-
-
 def encode_page(page: Page) -> bytes:
     """Join already-encoded item documents; no Python object is built per item."""
     cursor = b"null" if page.cursor is None else b'"' + str(page.cursor).encode() + b'"'
@@ -78,19 +61,19 @@ def encode_page(page: Page) -> bytes:
 async def get_all_order_items(call: Call) -> Response:
     """``orderItems/getAll`` (BEHAVIOUR.md getAll)."""
     request = decode_request(call.body, GetAllRequest, strict=call.settings.strict_json)
-    currency = None if request.currency is None else request.currency.upper()
 
     def work(connection: Connection) -> Page:
         principal = _authenticate(connection, call, request.client_token, request.access_token)
         scope = resolve_scope(principal, request.enterprise_ids)
         query = item_query(request, call.settings)
-        _check_currency(connection, currency, scope)
-        return select_page(
+        converter = load_converter(connection, request.currency, scope)
+        page = select_page(
             connection,
             enterprise_ids=scope,
             query=query,
             page=PageRequest(request.limitation.count, request.limitation.cursor),
         )
+        return Page(convert_documents(page.documents, converter), page.cursor)
 
     page = await call.run(work)
     if not page.documents and call.prefer_minimal:

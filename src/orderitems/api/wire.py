@@ -145,3 +145,20 @@ def decode_request(body: bytes, request_type: type[RequestT], *, strict: bool) -
         raise InvalidInput(
             f"Invalid {top}: {message.rstrip('.')} at {field}.", field=field
         ) from None
+
+
+class CancelRequest(Envelope, frozen=True, kw_only=True):
+    """``CancelOrderItemParameters``."""
+
+    order_item_ids: Annotated[list[uuid.UUID], msgspec.Meta(min_length=1, max_length=10)]
+    enterprise_id: uuid.UUID | None = None
+
+
+class ReservationItemsRequest(Envelope, frozen=True, kw_only=True):
+    """``ReservationItemParameters``."""
+
+    reservation_ids: Ids
+    currency: CurrencyCode | None = None
+    accounting_states: (
+        Annotated[list[AccountingState], msgspec.Meta(min_length=1, max_length=1000)] | None
+    ) = None
