@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from orderitems.cli import data, tokens
+from orderitems.cli import data, rates, tokens
 from orderitems.cli.common import DbOption, console, open_engine, settings_from
 from orderitems.store.migrate import current_revision, head_revision, is_current, upgrade
 
@@ -23,6 +23,7 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(tokens.app, name="tokens")
+app.add_typer(rates.app, name="rates")
 app.command("generate")(data.generate)
 app.command("import")(data.import_items)
 app.command("export")(data.export_items)

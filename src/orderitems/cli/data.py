@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from orderitems.access.tokens import create_access_token, hash_token
 from orderitems.cli.common import DbOption, console, engine_for, settings_from
+from orderitems.cli.rates import seed_demo_rates
 from orderitems.domain.enterprises import Enterprise, Pricing, ServiceOrder, ServiceOrderKind
 from orderitems.domain.items import OrderItem, OrderItemType
 from orderitems.fixtures.demo import (
@@ -134,6 +135,7 @@ def prepare_demo(engine: Engine, settings: Settings) -> None:
         )
         generate_into(engine, seed=settings.demo_seed, count=settings.demo_items)
     seed_demo_tokens(engine)
+    seed_demo_rates(engine, [e.id for e in DEMO_ENTERPRISES])
 
 
 def _pick_enterprises(selectors: Sequence[str] | None) -> list[Enterprise]:
@@ -176,12 +178,13 @@ def generate(
     settings = settings_from(database_url=db)
     with engine_for(settings) as engine:
         upgrade(engine)
+        chosen = _pick_enterprises(enterprise)
         try:
             loaded = generate_into(
                 engine,
                 seed=seed,
                 count=items,
-                enterprises=_pick_enterprises(enterprise),
+                enterprises=chosen,
                 start=_as_utc(start),
                 end=_as_utc(end),
             )
@@ -193,6 +196,7 @@ def generate(
             raise typer.Exit(1) from None
         if demo_tokens:
             seed_demo_tokens(engine)
+        seed_demo_rates(engine, [e.id for e in chosen])
         console.print(f"Generated {loaded} order items into {settings.database_url}")
 
 
