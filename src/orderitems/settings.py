@@ -7,13 +7,14 @@ the CLI and by the server factory of each worker process.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
 PREFIX = "ORDERITEMS_"
 
 Positive = Annotated[int, msgspec.Meta(ge=1)]
+Seconds = Annotated[float, msgspec.Meta(gt=0)]
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -41,6 +42,24 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     max_body_bytes: Positive = 1024 * 1024
     db_pool_size: Positive = 8
     log_level: str = "info"
+    #: ``text`` (key=value pairs) or ``json`` (one object per line) access-log lines.
+    log_format: Literal["text", "json"] = "text"
+    #: The sliding-window limit per AccessToken (BEHAVIOUR.md Limits and faults).
+    rate_limit: bool = True
+    rate_limit_requests: Positive = 200
+    rate_limit_window_seconds: Seconds = 30.0
+    #: Database work of one request past this many seconds is cancelled and answered 408.
+    deadline_seconds: Seconds = 30.0
+    #: Where state shared by every server process lives (limiter windows, sandbox faults,
+    #: clock and request log): this Redis when set, else the database itself.
+    redis_url: str = ""
+    #: The admin API under ``/_sandbox/`` and ``orderitems sandbox``; ``demo`` implies it.
+    sandbox: bool = False
+    #: Bearer token of the admin API; empty means the published default in demo mode.
+    admin_token: str = ""
+    request_log_size: Positive = 1000
+    #: Prometheus text at ``GET /metrics``.
+    metrics: bool = True
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> Settings:

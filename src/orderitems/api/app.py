@@ -1,4 +1,11 @@
-"""The ASGI application: ``create_app(settings)``; nothing is opened at import time."""
+"""The ASGI application: ``create_app(settings)``; nothing is opened at import time.
+
+One request, in order (BEHAVIOUR.md Addressing, Errors, Limits and faults): the path (404),
+the body (413), the AccessToken from the body; in sandbox mode the injected fault and the
+clock; the rate limit (429, before any database work); then the operation, whose database
+work is bounded by the deadline (408). Every answer gets a ``Request-Id``, an access-log line
+and metrics; in sandbox mode, a line in the request log.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +15,10 @@ import os
 import time
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
+import anyio
+import msgspec
 from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -16,14 +26,23 @@ from starlette.responses import Response
 from starlette.routing import Mount
 from starlette.types import Receive, Scope, Send
 
-from orderitems.api.call import Call
+from orderitems.access.limits import RateLimiter
+from orderitems.access.tokens import hash_token
+from orderitems.api import admin, sandbox
+from orderitems.api.call import Call, system_clock
+from orderitems.api.deadline import Watchdog, WorkLimits
 from orderitems.api.errors import domain_error_response, server_error_response
+from orderitems.api.metrics import Metrics
 from orderitems.api.routes import find_operation
-from orderitems.domain.errors import DomainError, NotFound, PayloadTooLarge
+from orderitems.api.shared import SharedStores, open_shared
+from orderitems.domain.errors import DomainError, NotFound, PayloadTooLarge, RateLimited
 from orderitems.settings import Settings
 from orderitems.store.engine import connect
+from orderitems.store.sandbox import LoggedRequest
 
 log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/connector/v1/"
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -49,70 +68,254 @@ def prefers_minimal(request: Request) -> bool:
     )
 
 
+class _Token(msgspec.Struct):
+    AccessToken: object = None
+
+
+_token_decoder = msgspec.json.Decoder(_Token)
+_any_decoder = msgspec.json.Decoder()
+
+
+def access_token_of(body: bytes, *, strict: bool) -> str | None:
+    """The body's AccessToken for the limiter, or None: then the operation answers the 400."""
+    try:
+        token = _token_decoder.decode(body).AccessToken
+        if token is None and not strict:
+            raw = _any_decoder.decode(body)
+            if isinstance(raw, dict):
+                token = next((v for k, v in raw.items() if k.lower() == "accesstoken"), None)
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        return None
+    return token if isinstance(token, str) and token else None
+
+
+@dataclass
+class Exchange:
+    """What one request was and how it was answered: for logs, metrics and the request log."""
+
+    request_id: str
+    method: str
+    path: str
+    at_us: int
+    started: float
+    kind: str = "api"  # api | sandbox | metrics
+    operation: str | None = None
+    token_hash: bytes | None = None
+    message: str | None = None
+    fault_id: int | None = None
+
+    def fields(self, status: int, latency_ms: float) -> dict[str, object]:
+        return {
+            "request_id": self.request_id,
+            "method": self.method,
+            "path": self.path,
+            "status": status,
+            "latency_ms": round(latency_ms, 3),
+            "operation": self.operation,
+            "token": None if self.token_hash is None else self.token_hash.hex()[:12],
+            "fault": self.fault_id,
+            "error": self.message,
+        }
+
+
 class Dispatcher:
     """Every path and method lands here, so every answer has the error body and Request-Id."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        metrics: Metrics,
+        rebuild_demo: admin.RebuildDemo | None = None,
+    ) -> None:
         self.settings = settings
+        self.metrics = metrics
+        self.rebuild_demo = rebuild_demo
+        self.sandboxed = settings.sandbox or settings.demo
+        self.watchdog = Watchdog(in_flight=metrics.in_flight)
         self.engine: Engine | None = None
+        self.shared: SharedStores | None = None
+        self.limiter: RateLimiter | None = None
+        self.admin: admin.Admin | None = None
+
+    def open(self, engine: Engine) -> None:
+        """Connect the shared stores (lazily) for this process; the lifespan calls it."""
+        settings = self.settings
+        self.engine = engine
+        self.shared = open_shared(settings, engine)
+        if settings.rate_limit:
+            self.limiter = RateLimiter(
+                self.shared.window,
+                limit=settings.rate_limit_requests,
+                seconds=settings.rate_limit_window_seconds,
+            )
+        if self.sandboxed:
+            self.admin = admin.Admin(
+                settings,
+                engine=engine,
+                sandbox=self.shared.sandbox,
+                window=self.shared.window,
+                rebuild_demo=self.rebuild_demo,
+            )
+
+    async def close(self) -> None:
+        self.watchdog.close()
+        if self.shared is not None:
+            await self.shared.close()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
-        request_id = str(uuid.uuid4())
-        started = time.perf_counter()
-        response = await self.respond(request, request_id)
-        response.headers["Request-Id"] = request_id
+        exchange = Exchange(
+            request_id=str(uuid.uuid4()),
+            method=request.method,
+            path=request.url.path,
+            at_us=time.time_ns() // 1000,
+            started=time.perf_counter(),
+        )
+        response = await self.respond(request, exchange)
+        response.headers["Request-Id"] = exchange.request_id
+        latency_ms = (time.perf_counter() - exchange.started) * 1000
+        await self.record(exchange, response.status_code, latency_ms)
         await response(scope, receive, send)
+
+    async def record(self, exchange: Exchange, status: int, latency_ms: float) -> None:
+        """Access log and metrics; the request log before answering, so a client reads it."""
+        fields = exchange.fields(status, latency_ms)
         log.info(
             "%s %s -> %d in %.1f ms rid=%s",
-            request.method,
-            request.url.path,
-            response.status_code,
-            (time.perf_counter() - started) * 1000,
-            request_id,
+            exchange.method,
+            exchange.path,
+            status,
+            latency_ms,
+            exchange.request_id,
+            extra={"access": fields},
         )
+        if exchange.kind == "metrics":
+            return
+        label = exchange.operation or ("sandbox" if exchange.kind == "sandbox" else "unknown")
+        self.metrics.observe(label, status, latency_ms / 1000)
+        if exchange.kind != "api" or self.shared is None or not self.sandboxed:
+            return
+        entry = LoggedRequest(
+            at_us=exchange.at_us,
+            request_id=exchange.request_id,
+            method=exchange.method,
+            path=exchange.path[:300],
+            operation=None if exchange.operation is None else exchange.operation.lower(),
+            token_hash=exchange.token_hash,
+            status=status,
+            latency_ms=latency_ms,
+            message=exchange.message,
+            fault_id=exchange.fault_id,
+        )
+        try:
+            await self.shared.sandbox.log(entry)
+        except Exception:
+            log.warning("no request log line rid=%s", exchange.request_id, exc_info=True)
 
-    async def respond(self, request: Request, request_id: str) -> Response:
+    async def respond(self, request: Request, exchange: Exchange) -> Response:
         development = self.settings.development
         try:
-            found = find_operation(request.url.path, strict=self.settings.strict_paths)
-            if found is None or request.method != "POST":
-                raise NotFound(f"No operation {request.method} {request.url.path}.")
-            _, operation = found
-            assert self.engine is not None, "the lifespan opens the engine"
-            call = Call(
-                settings=self.settings,
-                engine=self.engine,
-                body=await read_body(request, self.settings.max_body_bytes),
-                request_id=request_id,
-                prefer_minimal=prefers_minimal(request),
-            )
-            return await operation(call)
+            return await self.route(request, exchange)
         except DomainError as exc:
-            return domain_error_response(exc, request_id, development=development)
+            exchange.message = exc.message
+            if isinstance(exc, RateLimited) and exchange.fault_id is None:
+                self.metrics.rejections.labels(exchange.operation or "unknown").inc()
+            return domain_error_response(exc, exchange.request_id, development=development)
         except Exception as exc:
-            return server_error_response(exc, request_id, development=development)
+            exchange.message = "An unexpected error occurred."
+            return server_error_response(exc, exchange.request_id, development=development)
+
+    async def route(self, request: Request, exchange: Exchange) -> Response:
+        path = request.url.path
+        if path == admin.PREFIX or path.startswith(admin.PREFIX + "/"):
+            exchange.kind = "sandbox"
+            if self.admin is None:
+                raise NotFound(f"No operation {request.method} {path}.")
+            return await self.admin.respond(request)
+        if path == "/metrics" and request.method == "GET" and self.settings.metrics:
+            exchange.kind = "metrics"
+            return self.metrics.response()
+        found = find_operation(path, strict=self.settings.strict_paths)
+        if found is None or request.method != "POST":
+            raise NotFound(f"No operation {request.method} {path}.")
+        canonical, operation = found
+        exchange.operation = canonical.removeprefix(API_PREFIX)
+        body = await read_body(request, self.settings.max_body_bytes)
+        token = access_token_of(body, strict=self.settings.strict_json)
+        exchange.token_hash = None if token is None else hash_token(token)
+        assert self.engine is not None, "the lifespan opens the engine"
+        assert self.shared is not None, "the lifespan opens the shared stores"
+        clock = system_clock
+        database_delay = 0.0
+        if self.sandboxed:
+            fault, setting = await self.shared.sandbox.prepare(
+                exchange.operation.lower(), exchange.token_hash
+            )
+            clock = sandbox.clock_for(setting)
+            if fault is not None:
+                exchange.fault_id = fault.id
+                self.metrics.faults.labels(exchange.operation, sandbox.fault_name(fault)).inc()
+                if fault.delay_ms:
+                    await anyio.sleep(fault.delay_ms / 1000)
+                answer = sandbox.fault_response(
+                    fault, exchange.request_id, development=self.settings.development
+                )
+                if answer is not None:
+                    return answer
+                database_delay = fault.database_delay_ms / 1000
+        if self.limiter is not None and token is not None:
+            await self.limiter.check(token)
+        call = Call(
+            settings=self.settings,
+            engine=self.engine,
+            body=body,
+            request_id=exchange.request_id,
+            prefer_minimal=prefers_minimal(request),
+            clock=clock,
+            limits=WorkLimits.starting_now(
+                self.watchdog, self.settings.deadline_seconds, database_delay=database_delay
+            ),
+        )
+        return await operation(call)
 
 
-def create_app(settings: Settings, *, engine: Engine | None = None) -> Starlette:
-    """The server for these settings; the engine is opened on startup unless one is given."""
-    dispatcher = Dispatcher(settings)
+def create_app(
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    rebuild_demo: admin.RebuildDemo | None = None,
+    metrics_dir: str | None = None,
+) -> Starlette:
+    """The server for these settings; the engine is opened on startup unless one is given.
+
+    ``rebuild_demo`` regenerates the demo data into emptied tables (the sandbox reset);
+    ``metrics_dir`` is prometheus_client's multiprocess directory when several processes serve.
+    """
+    dispatcher = Dispatcher(
+        settings, metrics=Metrics(multiprocess_dir=metrics_dir), rebuild_demo=rebuild_demo
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         owned = engine is None
-        dispatcher.engine = engine or connect(
-            settings.database_url, pool_size=settings.db_pool_size
-        )
+        opened = engine or connect(settings.database_url, pool_size=settings.db_pool_size)
+        dispatcher.open(opened)
         try:
             yield
         finally:
+            await dispatcher.close()
             if owned:
-                dispatcher.engine.dispose()
+                opened.dispose()
 
     return Starlette(routes=[Mount("/", app=dispatcher)], lifespan=lifespan)
 
 
 def create_app_from_environ() -> Starlette:
-    """Factory for server worker processes: settings come from ``ORDERITEMS_*`` variables."""
-    return create_app(Settings.from_env(os.environ))
+    """Factory for server worker processes: settings come from ``ORDERITEMS_*`` variables.
+
+    ``orderitems serve`` uses the CLI's factory instead, which can also reset the demo data.
+    """
+    return create_app(
+        Settings.from_env(os.environ), metrics_dir=os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    )

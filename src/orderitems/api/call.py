@@ -11,6 +11,7 @@ import anyio.to_thread
 from sqlalchemy.engine import Connection, Engine
 from starlette.responses import Response
 
+from orderitems.api.deadline import WorkLimits, run_bounded
 from orderitems.settings import Settings
 
 T = TypeVar("T")
@@ -31,12 +32,17 @@ class Call:
     prefer_minimal: bool
     #: The server's notion of now; every timestamp an operation writes comes from here.
     clock: Callable[[], datetime] = system_clock
+    #: The deadline on database work (408); None only where no server runs (unit tests).
+    limits: WorkLimits | None = None
 
     async def run(self, work: Callable[[Connection], T]) -> T:
         """Run database work on a worker thread with a connection of its own.
 
-        Every operation goes through here, so limits on database work apply in one place.
+        Every operation goes through here, so limits on database work apply in one place:
+        past the deadline the running statement is cancelled and the call answers 408.
         """
+        if self.limits is not None:
+            return await run_bounded(self.engine, work, self.limits)
 
         def in_thread() -> T:
             with self.engine.connect() as connection:

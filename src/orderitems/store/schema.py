@@ -183,3 +183,52 @@ for _column in ("account_id", "service_id", "service_order_id", "bill_id"):
         order_items.c.created_us,
         order_items.c.id,
     )
+
+# State shared by every server process when no Redis is configured (access/limits.py and
+# the sandbox, api/shared.py): the rate limiter's sliding windows, injected faults, the
+# sandbox clock and the request log. Keys are SHA-256 hashes of AccessTokens, never tokens.
+rate_limit_hits = sa.Table(
+    "rate_limit_hits",
+    metadata,
+    sa.Column("key", sa.LargeBinary(32), nullable=False),
+    sa.Column("at_us", Micros, nullable=False),
+)
+sa.Index("ix_rate_limit_hits_key_at_us", rate_limit_hits.c.key, rate_limit_hits.c.at_us)
+
+sandbox_faults = sa.Table(
+    "sandbox_faults",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("status", sa.Integer, nullable=True),
+    sa.Column("retry_after", sa.Integer, nullable=True),
+    sa.Column("delay_ms", sa.Integer, nullable=False),
+    sa.Column("database_delay_ms", sa.Integer, nullable=False),
+    sa.Column("remaining", sa.Integer, nullable=True),  # null: until removed
+    sa.Column("percent", sa.Float, nullable=False),
+    sa.Column("operation", sa.String(100), nullable=True),  # lower-cased, e.g. orderitems/getall
+    sa.Column("token_hash", sa.LargeBinary(32), nullable=True),
+    sa.Column("message", sa.String(500), nullable=True),
+)
+
+sandbox_values = sa.Table(
+    "sandbox_values",
+    metadata,
+    sa.Column("name", sa.String(50), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),  # JSON
+)
+
+request_log = sa.Table(
+    "request_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at_us", Micros, nullable=False),
+    sa.Column("request_id", sa.String(64), nullable=False),
+    sa.Column("method", sa.String(10), nullable=False),
+    sa.Column("path", sa.String(300), nullable=False),
+    sa.Column("operation", sa.String(100), nullable=True),
+    sa.Column("token_hash", sa.LargeBinary(32), nullable=True),
+    sa.Column("status", sa.Integer, nullable=False),
+    sa.Column("latency_ms", sa.Float, nullable=False),
+    sa.Column("message", sa.Text, nullable=True),
+    sa.Column("fault_id", sa.Integer, nullable=True),
+)

@@ -1,0 +1,235 @@
+"""Where the state of every server process meets: Redis when configured, else the database.
+
+The limiter's windows (access/limits.py) and the sandbox's faults, clock and request log live
+here, never in a process's memory, so ``serve --workers N`` behaves as one server.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Protocol, TypeVar
+
+import anyio.to_thread
+import msgspec
+import redis.asyncio as aioredis
+from sqlalchemy.engine import Connection, Engine
+
+from orderitems.access.limits import DatabaseWindow, RedisWindow, SlidingWindow
+from orderitems.settings import Settings
+from orderitems.store import sandbox as store
+from orderitems.store.redis_state import RedisState
+from orderitems.store.sandbox import SYSTEM_CLOCK, ClockSetting, FaultRule, LoggedRequest
+
+CLOCK = "clock"
+
+T = TypeVar("T")
+
+
+def roll(percent: float) -> bool:
+    """A percentage fault applies to this request with probability ``percent`` / 100."""
+    return percent >= 100 or random.random() * 100 < percent
+
+
+def _matches(rule: FaultRule, operation: str | None, token_hash: bytes | None) -> bool:
+    return (rule.operation is None or rule.operation == operation) and (
+        rule.token_hash is None or rule.token_hash == token_hash
+    )
+
+
+class SandboxState(Protocol):
+    async def prepare(
+        self, operation: str | None, token_hash: bytes | None
+    ) -> tuple[FaultRule | None, ClockSetting]:
+        """The fault this request gets, if any (used up once when counted), and the clock."""
+        ...
+
+    async def add_fault(self, rule: FaultRule) -> FaultRule: ...
+    async def faults(self) -> list[FaultRule]: ...
+    async def remove_fault(self, fault_id: int) -> bool: ...
+    async def clear_faults(self) -> None: ...
+    async def clock(self) -> ClockSetting: ...
+    async def set_clock(self, clock: ClockSetting | None) -> None: ...
+    async def log(self, entry: LoggedRequest) -> None: ...
+    async def requests(self, limit: int) -> list[LoggedRequest]: ...
+    async def clear_requests(self) -> None: ...
+    async def clear(self) -> None:
+        """Forget every fault, the clock and the log (the sandbox reset)."""
+        ...
+
+
+class DatabaseSandbox:
+    """Sandbox state in the database's own tables (store/sandbox.py)."""
+
+    def __init__(self, engine: Engine, *, keep: int, chance: Callable[[float], bool] = roll):
+        self.engine = engine
+        self.keep = keep
+        self.chance = chance
+
+    async def _in_transaction(self, work: Callable[..., T], *args: object) -> T:
+        def run() -> T:
+            with self.engine.begin() as connection:
+                return work(connection, *args)
+
+        return await anyio.to_thread.run_sync(run)
+
+    async def prepare(
+        self, operation: str | None, token_hash: bytes | None
+    ) -> tuple[FaultRule | None, ClockSetting]:
+        def work(connection: Connection) -> tuple[FaultRule | None, ClockSetting]:
+            fault = store.take_fault(
+                connection, operation=operation, token_hash=token_hash, roll=self.chance
+            )
+            return fault, _decode_clock(store.read_value(connection, CLOCK))
+
+        return await self._in_transaction(work)
+
+    async def add_fault(self, rule: FaultRule) -> FaultRule:
+        return replace(rule, id=await self._in_transaction(store.add_fault, rule))
+
+    async def faults(self) -> list[FaultRule]:
+        return await self._in_transaction(store.list_faults)
+
+    async def remove_fault(self, fault_id: int) -> bool:
+        return await self._in_transaction(store.remove_fault, fault_id)
+
+    async def clear_faults(self) -> None:
+        await self._in_transaction(store.clear_faults)
+
+    async def clock(self) -> ClockSetting:
+        return _decode_clock(await self._in_transaction(store.read_value, CLOCK))
+
+    async def set_clock(self, clock: ClockSetting | None) -> None:
+        value = None if clock is None or clock == SYSTEM_CLOCK else _encode_clock(clock)
+        await self._in_transaction(store.write_value, CLOCK, value)
+
+    async def log(self, entry: LoggedRequest) -> None:
+        def work(connection: Connection) -> None:
+            store.append_request(connection, entry, keep=self.keep)
+
+        await self._in_transaction(work)
+
+    async def requests(self, limit: int) -> list[LoggedRequest]:
+        return await self._in_transaction(store.recent_requests, limit)
+
+    async def clear_requests(self) -> None:
+        await self._in_transaction(store.clear_requests)
+
+    async def clear(self) -> None:
+        def work(connection: Connection) -> None:
+            store.clear_faults(connection)
+            store.clear_requests(connection)
+            store.write_value(connection, CLOCK, None)
+
+        await self._in_transaction(work)
+
+
+def _encode_clock(clock: ClockSetting) -> str:
+    return msgspec.json.encode(clock).decode()
+
+
+def _decode_clock(value: str | None) -> ClockSetting:
+    return SYSTEM_CLOCK if value is None else msgspec.json.decode(value, type=ClockSetting)
+
+
+class RedisSandbox:
+    """Sandbox state in Redis; request-log labels still come from the database's tokens."""
+
+    def __init__(
+        self,
+        state: RedisState,
+        engine: Engine,
+        *,
+        keep: int,
+        chance: Callable[[float], bool] = roll,
+    ) -> None:
+        self.state = state
+        self.engine = engine
+        self.keep = keep
+        self.chance = chance
+
+    async def prepare(
+        self, operation: str | None, token_hash: bytes | None
+    ) -> tuple[FaultRule | None, ClockSetting]:
+        rules, clock = await self.state.faults_and_clock()
+        for rule in rules:
+            if rule.remaining == 0 or not _matches(rule, operation, token_hash):
+                continue
+            if not self.chance(rule.percent):
+                continue
+            if rule.remaining is None or await self.state.use_once(rule.id):
+                return rule, clock
+        return None, clock
+
+    async def add_fault(self, rule: FaultRule) -> FaultRule:
+        return await self.state.add_fault(rule)
+
+    async def faults(self) -> list[FaultRule]:
+        return await self.state.faults()
+
+    async def remove_fault(self, fault_id: int) -> bool:
+        return await self.state.remove_fault(fault_id)
+
+    async def clear_faults(self) -> None:
+        await self.state.clear_faults()
+
+    async def clock(self) -> ClockSetting:
+        return await self.state.clock()
+
+    async def set_clock(self, clock: ClockSetting | None) -> None:
+        await self.state.set_clock(clock)
+
+    async def log(self, entry: LoggedRequest) -> None:
+        await self.state.append_request(entry, keep=self.keep)
+
+    async def requests(self, limit: int) -> list[LoggedRequest]:
+        entries = await self.state.recent_requests(limit)
+        hashes = [e.token_hash for e in entries if e.token_hash is not None]
+
+        def labels() -> dict[bytes, str]:
+            with self.engine.connect() as connection:
+                return store.token_labels(connection, hashes)
+
+        found = await anyio.to_thread.run_sync(labels) if hashes else {}
+        return [
+            replace(e, token_label=None if e.token_hash is None else found.get(e.token_hash))
+            for e in entries
+        ]
+
+    async def clear_requests(self) -> None:
+        await self.state.clear_requests()
+
+    async def clear(self) -> None:
+        await self.state.clear_faults()
+        await self.state.clear_requests()
+        await self.state.set_clock(None)
+
+
+def redis_prefix(settings: Settings) -> str:
+    """Servers on one database share keys; servers on different databases never do."""
+    digest = hashlib.sha256(settings.database_url.encode()).hexdigest()[:16]
+    return f"orderitems:{digest}"
+
+
+@dataclass
+class SharedStores:
+    """The opened shared state of one server process."""
+
+    window: SlidingWindow
+    sandbox: SandboxState
+    redis: RedisState | None = None
+
+    async def close(self) -> None:
+        if self.redis is not None:
+            await self.redis.close()
+
+
+def open_shared(settings: Settings, engine: Engine) -> SharedStores:
+    """Redis when ``redis_url`` is set, else the database; nothing connects until first use."""
+    keep = settings.request_log_size
+    if settings.redis_url:
+        state = RedisState(aioredis.from_url(settings.redis_url), redis_prefix(settings))
+        return SharedStores(RedisWindow(state), RedisSandbox(state, engine, keep=keep), state)
+    return SharedStores(DatabaseWindow(engine), DatabaseSandbox(engine, keep=keep))
