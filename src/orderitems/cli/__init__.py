@@ -1,4 +1,4 @@
-"""The ``orderitems`` command: serve, db, generate, import, export, tokens, enterprises."""
+"""The ``orderitems`` command: serve, db, generate, import, export, fetch, tokens, enterprises."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from orderitems.cli import data, rates, tokens
+from orderitems.cli import data, fetch, rates, tokens
 from orderitems.cli.common import DbOption, console, open_engine, settings_from
 from orderitems.store.migrate import current_revision, head_revision, is_current, upgrade
 
@@ -28,6 +28,7 @@ app.command("generate")(data.generate)
 app.command("import")(data.import_items)
 app.command("export")(data.export_items)
 app.command("enterprises")(data.list_enterprises_command)
+app.command("fetch")(fetch.fetch)
 
 
 def logging_config(level: str) -> dict[str, object]:
