@@ -15,7 +15,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_FLOOR, Decimal, InvalidOperation
+from decimal import ROUND_FLOOR, Decimal, InvalidOperation, localcontext
 
 import iso4217
 import msgspec
@@ -34,6 +34,7 @@ from orderitems.domain.items import OrderItem
 #: to 15 significant digits.
 RATE_DECIMALS = 12
 RATE_DIGITS = 15
+CONVERSION_PRECISION = 120
 
 
 def minor_units(code: str) -> int | None:
@@ -125,6 +126,14 @@ def convert_amount(amount: Amount, target: str, rate: Decimal, exponent: int) ->
     """``amount`` in ``target`` at ``rate`` (one source unit = ``rate`` target units)."""
     if amount.currency == target:
         return amount
+    with localcontext() as context:
+        # Exact products: a 15-digit rate times any stored amount never meets the default
+        # 28-digit precision, where quantize would raise instead of rounding.
+        context.prec = CONVERSION_PRECISION
+        return _convert(amount, target, rate, exponent)
+
+
+def _convert(amount: Amount, target: str, rate: Decimal, exponent: int) -> Amount:
 
     def rounded(value: Decimal) -> Decimal:
         return round_to_minor_units(value * rate, exponent)
