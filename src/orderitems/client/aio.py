@@ -25,7 +25,7 @@ from orderitems.client.flow import (
     Walk,
     cancel_flow,
     get_all_items_flow,
-    parse,
+    parse_page,
 )
 from orderitems.client.models import OrderItem, OrderItemPage, ReservationItems
 from orderitems.client.queries import GetAllRequest, OrderItemFilter, Period, plan_requests
@@ -97,7 +97,7 @@ class AsyncClient:
     async def get_order_items_page(self, request: GetAllRequest) -> OrderItemPage:
         """One ``orderItems/getAll`` call, with retries (see ``Client.get_order_items_page``)."""
         raw = await self.drive(self.core.exchange(GET_ALL, request))
-        return parse(GET_ALL, OrderItemPage, raw)
+        return parse_page(raw)
 
     async def iter_pages(self, request: GetAllRequest) -> AsyncIterator[OrderItemPage]:
         """Every page of one request (see ``Client.iter_pages``)."""

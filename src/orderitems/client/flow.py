@@ -112,7 +112,7 @@ class Core:
         )
 
     def exchange(self, operation: str, body: Wire, *, shrinkable: bool = False) -> Flow[Any]:
-        """Send until an answer can be used; return the decoded JSON body ({} for a 204).
+        """Send until an answer can be used; return the decoded JSON body (None for a 204).
 
         A 408 raises ``_TooHeavy`` when ``shrinkable`` (the caller asks for less); otherwise
         it is retried like a 5xx and raised as ``Timeout`` when the retries run out.
@@ -187,7 +187,7 @@ class Core:
     @staticmethod
     def _decode(operation: str, reply: httpx.Response) -> Any:
         if reply.status_code == 204 or not reply.content:
-            return {}
+            return None
         try:
             return _decoder.decode(reply.content)
         except msgspec.DecodeError as exc:
@@ -202,6 +202,13 @@ def parse(operation: str, model: type[ModelT], raw: Any) -> ModelT:
         return load(model, raw)
     except msgspec.ValidationError as exc:
         raise InvalidResponse(f"{operation}: unexpected answer: {exc}") from None
+
+
+def parse_page(raw: Any) -> OrderItemPage:
+    """A getAll answer; a 204 (``Prefer: return=minimal``) is the empty last page."""
+    if raw is None:
+        return OrderItemPage(order_items=[], cursor=None)
+    return parse(GET_ALL, OrderItemPage, raw)
 
 
 def _with_limitation(request: GetAllRequest, count: int, cursor: uuid.UUID | None) -> GetAllRequest:
@@ -238,7 +245,7 @@ class Pager:
                 )
                 self.request = _with_limitation(self.request, smaller, cursor)
                 continue
-            page = parse(GET_ALL, OrderItemPage, raw)
+            page = parse_page(raw)
             self.pages += 1
             if page.cursor is None or not page.order_items:
                 self.finished = True
@@ -370,5 +377,7 @@ def get_all_items_flow(
     for _batch, answer in answers:
         if isinstance(answer, ApiError):
             raise answer
-        reservations.extend(parse(GET_ALL_ITEMS, ReservationItemsResult, answer).reservations)
+        if answer is not None:
+            result = parse(GET_ALL_ITEMS, ReservationItemsResult, answer)
+            reservations.extend(result.reservations)
     return reservations

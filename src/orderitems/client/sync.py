@@ -21,7 +21,7 @@ from orderitems.client.flow import (
     Walk,
     cancel_flow,
     get_all_items_flow,
-    parse,
+    parse_page,
 )
 from orderitems.client.models import OrderItem, OrderItemPage, ReservationItems
 from orderitems.client.queries import GetAllRequest, OrderItemFilter, Period, plan_requests
@@ -122,7 +122,7 @@ class Client:
         Returns:
             The page; pass its ``cursor`` in the next request's ``Limitation`` for more.
         """
-        return parse(GET_ALL, OrderItemPage, self.drive(self.core.exchange(GET_ALL, request)))
+        return parse_page(self.drive(self.core.exchange(GET_ALL, request)))
 
     def iter_pages(self, request: GetAllRequest) -> Iterator[OrderItemPage]:
         """Every page of one request, following the cursor until it is null.
