@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from conftest import ServerThread
 from factories import Tenant, make_item, make_tenant, store_items
 from orderitems.client import OrderItem, OrderItemType, to_wire
-from orderitems.client.flow import Walk
+from orderitems.client.paging import Walk
 from orderitems.client.queries import GetAllRequest, Limitation, TimeFilter, add_months
 from orderitems.domain.items import OrderItemType as ServerType
 

@@ -9,6 +9,7 @@ This package never imports the server's code, so it can be vendored or published
 """
 
 from orderitems.client.aio import AsyncClient
+from orderitems.client.batches import CancelFailure, CancelResult
 from orderitems.client.enums import (
     AccountingState,
     AccountType,
@@ -33,7 +34,6 @@ from orderitems.client.errors import (
     Timeout,
     Unauthorized,
 )
-from orderitems.client.flow import CancelFailure, CancelResult
 from orderitems.client.models import (
     AccountingItem,
     Amount,

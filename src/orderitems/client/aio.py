@@ -14,20 +14,10 @@ from typing import TypeVar
 import anyio
 import httpx
 
-from orderitems.client.flow import (
-    GET_ALL,
-    CancelResult,
-    Core,
-    Flow,
-    Pager,
-    Reply,
-    Send,
-    Walk,
-    cancel_flow,
-    get_all_items_flow,
-    parse_page,
-)
+from orderitems.client.batches import CancelResult, cancel_flow, get_all_items_flow
+from orderitems.client.flow import GET_ALL, Core, Flow, Reply, Send
 from orderitems.client.models import OrderItem, OrderItemPage, ReservationItems
+from orderitems.client.paging import Pager, Walk, parse_page
 from orderitems.client.queries import GetAllRequest, OrderItemFilter, Period, plan_requests
 from orderitems.client.retry import RetryPolicy
 from orderitems.client.sync import CLIENT_NAME, LOCALHOST
