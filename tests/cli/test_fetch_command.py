@@ -292,10 +292,12 @@ def test_incremental_fetch_continues_from_the_saved_updated_utc_bookmark(
     )
 
 
-def test_fetch_without_a_period_or_bookmark_is_a_usage_error(tmp_path: Path) -> None:
-    result = runner.invoke(
-        app,
-        ["fetch", "--client-token", "c", "--access-token", "a", "--out", str(tmp_path / "x")],
-    )
+def test_fetch_without_a_period_or_with_a_backwards_one_is_a_usage_error(tmp_path: Path) -> None:
+    args = ["fetch", "--client-token", "c", "--access-token", "a", "--out", str(tmp_path / "x")]
+    result = runner.invoke(app, args)
     assert result.exit_code == 2
     assert "--start" in result.output
+    backwards = runner.invoke(app, [*args, "--start", "2025-02-01", "--end", "2025-01-01"])
+    assert backwards.exit_code == 2
+    assert "after it ends" in backwards.output
+    assert list(tmp_path.iterdir()) == [], "no state is saved for a fetch that cannot run"

@@ -208,10 +208,9 @@ def fetch(
     state_path = state_file or out.with_name(out.name + ".fetch-state.json")
     spool = out.with_name(out.name + ".partial.jsonl")
     saved = _resume(state_path, job, restart)
+    fresh = saved is None
     if saved is None:
         saved = FetchState(job=job, start=_iso(period_start), end=_iso(period_end))
-        spool.write_bytes(b"")
-        saved.save(state_path)
     elif (start and not since_bookmark and parse_time(start) != parse_time(saved.start)) or (
         end and parse_time(end) != parse_time(saved.end)
     ):
@@ -237,12 +236,15 @@ def fetch(
         requests = plan_requests(query, page_size=page_size)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
+    if fresh:
+        spool.write_bytes(b"")
+        saved.save(state_path)
     client = open_client(address, client_token, access_token, client_name)
     try:
         with client, client_logging():
             _run(client, requests, saved, state_path, spool)
     except ApiError as exc:
-        console.print(f"[red]The API refused:[/] {exc}")
+        console.print(f"[red]Stopped by the API:[/] {exc}")
         console.print(f"Progress is kept in {state_path}; run the same command to continue.")
         raise typer.Exit(1) from None
     except ClientError as exc:
@@ -256,7 +258,8 @@ def fetch(
         mark = saved.max_updated or _iso(bookmark or period[0])
         since_bookmark.write_text(json.dumps({"UpdatedUtc": mark}) + "\n")
     console.print(
-        f"Fetched {written} order items ({len(requests)} requests) from {address} to {out}"
+        f"Fetched {written} order items ({len(requests)} windows and chunks)"
+        f" from {address} to {out}"
     )
 
 
