@@ -118,14 +118,18 @@ class RateLimiter:
 
     async def check(self, access_token: str) -> None:
         """Count one request for ``access_token``, or refuse it (429) without counting it."""
+        window_us = int(self.seconds * 1_000_000)
         wait = await self.window.hit(
             hash_token(access_token),
             now_us=int(self.clock() * 1_000_000),
-            window_us=int(self.seconds * 1_000_000),
+            window_us=window_us,
             limit=self.limit,
         )
         if wait is not None:
-            retry_after = retry_after_seconds(wait)
+            # A process that waited for the store's lock read the time before another one
+            # recorded a later hit, so its wait can exceed the window by that lock wait: only
+            # ever too long, never too short, and never longer than the window itself.
+            retry_after = retry_after_seconds(min(wait, window_us))
             raise RateLimited(
                 f"Too many requests: at most {self.limit} per AccessToken in {self.seconds:g}"
                 f" seconds. Retry after {retry_after} seconds.",

@@ -262,6 +262,7 @@ class Dispatcher:
                     fault, exchange.request_id, development=self.settings.development
                 )
                 if answer is not None:
+                    exchange.message = sandbox.fault_message(fault, exchange.request_id)
                     return answer
                 database_delay = fault.database_delay_ms / 1000
         if self.limiter is not None and token is not None:

@@ -36,11 +36,17 @@ def fault_name(rule: FaultRule) -> str:
     return "database_delay" if rule.database_delay_ms else "delay"
 
 
-def fault_response(rule: FaultRule, request_id: str, *, development: bool) -> Response | None:
-    """The injected answer, or None when the fault only slows the request down."""
+def fault_message(rule: FaultRule, request_id: str) -> str | None:
     if rule.status is None:
         return None
-    message = rule.message or _MESSAGES[rule.status].format(request_id=request_id)
+    return rule.message or _MESSAGES[rule.status].format(request_id=request_id)
+
+
+def fault_response(rule: FaultRule, request_id: str, *, development: bool) -> Response | None:
+    """The injected answer, or None when the fault only slows the request down."""
+    message = fault_message(rule, request_id)
+    if rule.status is None or message is None:
+        return None
     details: dict[str, object] | None = {"InjectedFault": rule.id} if development else None
     response = error_response(rule.status, message, request_id, details)
     if rule.retry_after is not None and rule.status in RETRY_AFTER_STATUSES:

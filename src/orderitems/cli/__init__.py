@@ -12,6 +12,7 @@ import uvicorn
 
 from orderitems.cli import data, fetch, rates, tokens
 from orderitems.cli.common import DbOption, console, open_engine, settings_from
+from orderitems.cli.sandbox import app as sandbox_app
 from orderitems.store.migrate import current_revision, head_revision, is_current, upgrade
 
 app = typer.Typer(
@@ -24,6 +25,7 @@ db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(tokens.app, name="tokens")
 app.add_typer(rates.app, name="rates")
+app.add_typer(sandbox_app, name="sandbox")
 app.command("generate")(data.generate)
 app.command("import")(data.import_items)
 app.command("export")(data.export_items)
@@ -31,13 +33,15 @@ app.command("enterprises")(data.list_enterprises_command)
 app.command("fetch")(fetch.fetch)
 
 
-def logging_config(level: str) -> dict[str, object]:
+def logging_config(level: str, log_format: str = "text") -> dict[str, object]:
     """One INFO line per request from ``orderitems``; uvicorn's own access log is off."""
+    from orderitems.cli.server import formatter_config
+
     return {
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {
-            "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+            "plain": formatter_config(log_format),
         },
         "handlers": {
             "stderr": {"class": "logging.StreamHandler", "formatter": "plain"},
@@ -70,8 +74,22 @@ def serve(
         typer.Option("--development/--production", help="Fill error Details (dev mode)."),
     ] = None,
     log_level: Annotated[str | None, typer.Option(help="debug, info, warning, error.")] = None,
+    sandbox: Annotated[
+        bool | None,
+        typer.Option(
+            "--sandbox/--no-sandbox",
+            help="The admin API under /_sandbox/ (faults, clock, request log, reset);"
+            " --demo implies it.",
+        ),
+    ] = None,
+    redis_url: Annotated[
+        str | None,
+        typer.Option(help="Keep the rate limiter and sandbox state in this Redis."),
+    ] = None,
 ) -> None:
     """Serve the Connector API order-items operations over HTTP."""
+    from orderitems.cli import server
+
     settings = settings_from(
         database_url=db,
         host=host,
@@ -81,8 +99,10 @@ def serve(
         demo_items=demo_items,
         development=development,
         log_level=log_level,
+        sandbox=sandbox,
+        redis_url=redis_url,
     )
-    config = logging_config(settings.log_level)
+    config = logging_config(settings.log_level, settings.log_format)
     logging.config.dictConfig(config)
     engine = open_engine(settings)
     try:
@@ -96,13 +116,14 @@ def serve(
             raise typer.Exit(1)
     finally:
         engine.dispose()
+    settings = server.prepare_serving(settings)
     os.environ.update(settings.to_env())
     console.print(
         f"Serving on [bold]http://{settings.host}:{settings.port}/api/connector/v1/[/]"
         f" from {settings.database_url}" + (" (demo mode)" if settings.demo else "")
     )
     uvicorn.run(
-        "orderitems.api.app:create_app_from_environ",
+        "orderitems.cli.server:create_app_from_environ",
         factory=True,
         host=settings.host,
         port=settings.port,
