@@ -185,6 +185,16 @@ def token_labels(connection: Connection, hashes: Iterable[bytes]) -> dict[bytes,
 
 
 def clear_all_tables(connection: Connection) -> None:
-    """Empty every table the schema declares (the sandbox reset), children first."""
-    for table in reversed(metadata.sorted_tables):
+    """Empty every table the schema declares (the sandbox reset), ids starting over.
+
+    PostgreSQL truncates (its sequences restart, as SQLite's row ids do in an emptied table),
+    so regenerated rows get the same ids as the first time.
+    """
+    tables = list(reversed(metadata.sorted_tables))
+    if connection.dialect.name == "postgresql":
+        quote = connection.dialect.identifier_preparer.quote
+        names = ", ".join(quote(table.name) for table in tables)
+        connection.execute(sa.text(f"truncate table {names} restart identity"))
+        return
+    for table in tables:
         connection.execute(table.delete())
