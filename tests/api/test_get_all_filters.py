@@ -9,7 +9,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import Engine
 
-from contract import assert_matches_schema
+from answers import ids_of
 from factories import T0, Tenant, make_item, make_tenant, store_items
 from orderitems.domain.items import AccountingState, OrderItemType
 
@@ -22,13 +22,6 @@ def iso(moment: Any) -> str:
 
 def window(start: Any, end: Any) -> dict[str, str]:
     return {"StartUtc": iso(start), "EndUtc": iso(end)}
-
-
-def ids_of(response: httpx.Response) -> list[str]:
-    assert response.status_code == 200, response.text
-    body = response.json()
-    assert_matches_schema(body, "OrderItemResult")
-    return [item["Id"] for item in body["OrderItems"]]
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import Engine
 
-from contract import assert_matches_schema
+from answers import assert_error, ids_of
 from factories import T0, Tenant, make_item, make_tenant, store_items
 from orderitems.access.tokens import create_access_token, new_token
 from orderitems.store.tokens import set_access_token_enabled
@@ -24,26 +24,6 @@ from orderitems.store.tokens import set_access_token_enabled
 GET_ALL = "/api/connector/v1/orderItems/getAll"
 WINDOW = {"StartUtc": "2025-03-01T00:00:00Z", "EndUtc": "2025-03-31T00:00:00Z"}
 MISSING = object()
-
-
-def assert_error(response: httpx.Response, status: int, *names: str) -> dict[str, Any]:
-    """The documented status, the official error body, its RequestId, a Message naming names."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    body: dict[str, Any] = response.json()
-    assert_matches_schema(body, "ConnectorApiExceptionResult")
-    assert body["RequestId"] == response.headers["Request-Id"]
-    assert isinstance(body["Message"], str)
-    for name in names:
-        assert name in body["Message"], body["Message"]
-    return body
-
-
-def ids_of(response: httpx.Response) -> list[str]:
-    assert response.status_code == 200, response.text
-    body = response.json()
-    assert_matches_schema(body, "OrderItemResult")
-    return [item["Id"] for item in body["OrderItems"]]
 
 
 @pytest.fixture
