@@ -45,7 +45,8 @@ from orderitems.store.loading import Batch, load
 from orderitems.store.migrate import upgrade
 from orderitems.store.reference import list_enterprises
 
-BATCH = 5000
+#: Items per loaded batch: small enough that a batch's decoded objects stay in the CPU cache.
+BATCH = 1000
 FIRST_TASK = TaskID(0)
 
 #: Items whose service order is a reservation when an import has to create the order.

@@ -14,6 +14,7 @@ from orderitems.domain.errors import InvalidInput
 from orderitems.domain.items import OrderItem
 from orderitems.domain.query import ItemQuery, PageRequest, TimeInterval
 from orderitems.store.documents import encode_item, to_micros
+from orderitems.store.engine import physical_row_id
 from orderitems.store.schema import order_items as t
 
 #: Above this many enterprises a portfolio query is one IN-list scan instead of one
@@ -132,17 +133,22 @@ def select_page(
             )
         conditions.append(before(position))
     order = (t.c.created_us.desc(), t.c.id.desc())
+    rowid = physical_row_id(connection)
+    locator: list[sa.ColumnElement[Any]] = (
+        [sa.literal_column(rowid).label("row")] if rowid else [t.c.enterprise_id]
+    )
 
     def page_keys(scope: sa.ColumnElement[bool]) -> sa.Select[Any]:
         return (
-            sa.select(t.c.enterprise_id, t.c.id, t.c.created_us)
+            sa.select(*locator, t.c.id, t.c.created_us)
             .where(scope, *conditions)
             .order_by(*order)
             .limit(page.count)
         )
 
     # Two phases: the keys of the page come from the indexes alone; only then are the page's
-    # documents fetched by primary key, so no document passes through a sort.
+    # documents fetched by row, so no document passes through a sort. Each key carries its
+    # place on the page, and the documents are put in place here rather than sorted by SQL.
     if 1 < len(enterprise_ids) <= MAX_MERGED_ENTERPRISES:
         branches = [page_keys(t.c.enterprise_id == e).subquery().select() for e in enterprise_ids]
         merged = sa.union_all(*branches).subquery()
@@ -154,15 +160,23 @@ def select_page(
         )
     else:
         keys = page_keys(t.c.enterprise_id.in_(enterprise_ids)).subquery()
-    statement = (
-        sa.select(t.c.id, t.c.document)
-        .join_from(keys, t, sa.and_(t.c.enterprise_id == keys.c.enterprise_id, t.c.id == keys.c.id))
-        .order_by(keys.c.created_us.desc(), keys.c.id.desc())
-    )
+    place = sa.func.row_number().over(order_by=(keys.c.created_us.desc(), keys.c.id.desc()))
+    placed = sa.select(keys, place.label("place")).subquery()
+    if rowid:
+        found = sa.literal_column(f"{t.name}.{rowid}") == placed.c.row
+    else:
+        found = sa.and_(t.c.enterprise_id == placed.c.enterprise_id, t.c.id == placed.c.id)
+    statement = sa.select(placed.c.place, t.c.id, t.c.document).join_from(placed, t, found)
     rows = connection.execute(statement).all()
     if not rows:
         return Page(documents=[], cursor=None)
-    return Page(documents=[row.document for row in rows], cursor=rows[-1].id)
+    documents: list[bytes] = [b""] * len(rows)
+    cursor = None
+    for place_on_page, item_id, document in rows:
+        documents[place_on_page - 1] = document
+        if place_on_page == len(rows):
+            cursor = item_id
+    return Page(documents=documents, cursor=cursor)
 
 
 def iter_documents(

@@ -1,0 +1,1 @@
+"""The benchmark suite: ``.venv/bin/python -m bench --help`` (docs/benchmarks.md)."""

@@ -1,0 +1,276 @@
+"""The practical ceiling: a bare ASGI app doing only what a getAll page cannot avoid.
+
+Parse the body, run the same two-phase keyset query (keys from the covering index, then the
+stored documents by primary key), join the documents into the response. No framework, no
+validation beyond decoding, tokens mapped to enterprises from a table read at start-up, no
+thread hop (SQLite runs on the event loop; PostgreSQL through an async driver). Served by the
+same server software as ours: ``uvicorn --http httptools --loop uvloop`` or Granian.
+
+Environment: ``BARE_DATABASE_URL`` and ``BARE_DRIVER`` (``sqlite``, ``psycopg``, ``asyncpg``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import sqlite3
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgspec
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+Scope = dict[str, Any]
+Message = dict[str, Any]
+
+
+class Window(msgspec.Struct, rename="pascal"):
+    start_utc: datetime
+    end_utc: datetime
+
+
+class Limitation(msgspec.Struct, rename="pascal"):
+    count: int
+    cursor: uuid.UUID | None = None
+
+
+class Body(msgspec.Struct, rename="pascal"):
+    access_token: str
+    limitation: Limitation
+    service_ids: list[uuid.UUID] | None = None
+    bill_ids: list[uuid.UUID] | None = None
+    service_order_ids: list[uuid.UUID] | None = None
+    updated_utc: Window | None = None
+    consumed_utc: Window | None = None
+    created_utc: Window | None = None
+
+
+DECODER = msgspec.json.Decoder(Body)
+IDS = (
+    ("service_id", "service_ids"),
+    ("bill_id", "bill_ids"),
+    ("service_order_id", "service_order_ids"),
+)
+TIMES = (
+    ("updated_us", "updated_utc"),
+    ("consumed_us", "consumed_utc"),
+    ("created_us", "created_utc"),
+)
+
+
+def micros(moment: datetime) -> int:
+    return (moment - EPOCH) // timedelta(microseconds=1)
+
+
+class Sql:
+    """Placeholders and id lists of one driver: ``?`` + bytes, ``%s`` or ``$n`` + uuid arrays."""
+
+    def __init__(self, style: str) -> None:
+        self.style = style
+        self.params: list[Any] = []
+
+    def param(self, value: Any) -> str:
+        self.params.append(value)
+        if self.style == "sqlite":
+            return "?"
+        if self.style == "asyncpg":
+            return f"${len(self.params)}"
+        return "%s"
+
+    def uuid(self, value: uuid.UUID) -> str:
+        return self.param(value.bytes if self.style == "sqlite" else value)
+
+    def id_list(self, column: str, ids: list[uuid.UUID]) -> str:
+        if self.style == "sqlite":
+            return f"{column} IN ({', '.join(self.uuid(i) for i in ids)})"
+        return f"{column} = ANY({self.param(ids)})"
+
+
+def page_sql(
+    body: Body, enterprises: list[uuid.UUID], style: str, position: tuple[int, uuid.UUID] | None
+) -> tuple[str, list[Any]]:
+    sql = Sql(style)
+    count = body.limitation.count
+
+    def conditions() -> str:
+        parts = []
+        for column, name in IDS:
+            ids = getattr(body, name)
+            if ids is not None:
+                parts.append(sql.id_list(column, ids))
+        for column, name in TIMES:
+            window = getattr(body, name)
+            if window is not None:
+                parts.append(f"{column} >= {sql.param(micros(window.start_utc))}")
+                parts.append(f"{column} < {sql.param(micros(window.end_utc))}")
+        if position is not None:
+            parts.append(f"(created_us, id) < ({sql.param(position[0])}, {sql.uuid(position[1])})")
+        return "".join(" AND " + p for p in parts)
+
+    locator = "rowid AS row" if style == "sqlite" else "enterprise_id"
+
+    def branch(enterprise: uuid.UUID) -> str:
+        return (
+            f"SELECT {locator}, id, created_us FROM order_items"
+            f" WHERE enterprise_id = {sql.uuid(enterprise)}{conditions()}"
+            f" ORDER BY created_us DESC, id DESC LIMIT {count}"
+        )
+
+    if len(enterprises) == 1:
+        keys = branch(enterprises[0])
+    else:
+        merged = " UNION ALL ".join(
+            f"SELECT * FROM ({branch(e)}) b{n}" for n, e in enumerate(enterprises)
+        )
+        keys = f"SELECT * FROM ({merged}) m ORDER BY created_us DESC, id DESC LIMIT {count}"
+    found = (
+        "o.rowid = k.row"
+        if style == "sqlite"
+        else "o.enterprise_id = k.enterprise_id AND o.id = k.id"
+    )
+    statement = (
+        "SELECT k.place, o.id, o.document FROM"
+        " (SELECT *, row_number() OVER (ORDER BY created_us DESC, id DESC) AS place"
+        f" FROM ({keys}) s) k"
+        f" JOIN order_items o ON {found}"
+    )
+    return statement, sql.params
+
+
+def respond_bytes(rows: list[Any]) -> bytes:
+    """Documents put in their place on the page (the SQL returns them in any order)."""
+    if not rows:
+        return b'{"OrderItems":[],"Cursor":null}'
+    documents: list[bytes] = [b""] * len(rows)
+    last: Any = None
+    for place, item_id, document in rows:
+        documents[place - 1] = bytes(document)
+        if place == len(rows):
+            last = item_id
+    cursor = str(last if isinstance(last, uuid.UUID) else uuid.UUID(bytes=bytes(last))).encode()
+    documents[0] = b'{"OrderItems":[' + documents[0]
+    documents[-1] = documents[-1] + b'],"Cursor":"' + cursor + b'"}'
+    return b",".join(documents)
+
+
+TOKENS_SQL = (
+    "SELECT a.token_hash, e.enterprise_id FROM access_tokens a"
+    " JOIN access_token_enterprises e ON e.access_token_id = a.id"
+)
+
+
+def scopes_from(rows: list[Any]) -> dict[bytes, list[uuid.UUID]]:
+    scopes: dict[bytes, list[uuid.UUID]] = {}
+    for token_hash, enterprise in rows:
+        value = (
+            enterprise if isinstance(enterprise, uuid.UUID) else uuid.UUID(bytes=bytes(enterprise))
+        )
+        scopes.setdefault(bytes(token_hash), []).append(value)
+    return {k: sorted(v) for k, v in scopes.items()}
+
+
+Query = Callable[[str, list[Any]], Awaitable[list[Any]]]
+
+
+async def open_database(url: str, driver: str) -> tuple[Query, dict[bytes, list[uuid.UUID]], str]:
+    if driver == "sqlite":
+        connection = sqlite3.connect(url.removeprefix("sqlite:///"), check_same_thread=False)
+        connection.execute("PRAGMA mmap_size=1073741824")
+        connection.execute("PRAGMA cache_size=-65536")
+
+        async def run_sqlite(statement: str, params: list[Any]) -> list[Any]:
+            return connection.execute(statement, params).fetchall()
+
+        return run_sqlite, scopes_from(connection.execute(TOKENS_SQL).fetchall()), "sqlite"
+    conninfo, _, options = url.removeprefix("postgresql://").partition("?")
+    search_path = options.split("%3D")[1] if "%3D" in options else "public"
+    dsn = f"postgresql://{conninfo}"
+    if driver == "asyncpg":
+        import asyncpg
+
+        pool = await asyncpg.create_pool(
+            dsn, min_size=4, max_size=4, server_settings={"search_path": search_path}
+        )
+
+        async def run_asyncpg(statement: str, params: list[Any]) -> list[Any]:
+            return list(await pool.fetch(statement, *params))
+
+        return run_asyncpg, scopes_from(list(await pool.fetch(TOKENS_SQL))), "asyncpg"
+    import psycopg
+
+    connections: asyncio.Queue[psycopg.AsyncConnection[Any]] = asyncio.Queue()
+    for _ in range(4):
+        connection = await psycopg.AsyncConnection.connect(
+            dsn, autocommit=True, options=f"-csearch_path={search_path}"
+        )
+        connections.put_nowait(connection)
+
+    async def run_psycopg(statement: str, params: list[Any]) -> list[Any]:
+        connection = await connections.get()
+        try:
+            cursor = await connection.execute(statement, params, binary=True)
+            return await cursor.fetchall()
+        finally:
+            connections.put_nowait(connection)
+
+    return run_psycopg, scopes_from(await run_psycopg(TOKENS_SQL, [])), "psycopg"
+
+
+async def read_body(receive: Callable[[], Awaitable[Message]]) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+def create_app() -> Callable[[Scope, Any, Any], Awaitable[None]]:
+    url = os.environ["BARE_DATABASE_URL"]
+    driver = os.environ.get("BARE_DRIVER", "sqlite" if url.startswith("sqlite") else "psycopg")
+    state: dict[str, Any] = {}
+
+    async def app(scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    state["run"], state["scopes"], state["style"] = await open_database(url, driver)
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        body = DECODER.decode(await read_body(receive))
+        enterprises = state["scopes"].get(hashlib.sha256(body.access_token.encode()).digest())
+        if enterprises is None:
+            await send({"type": "http.response.start", "status": 401, "headers": []})
+            await send({"type": "http.response.body", "body": b"{}"})
+            return
+        position = None
+        if body.limitation.cursor is not None:
+            sql = Sql(state["style"])
+            found = await state["run"](
+                "SELECT created_us, id FROM order_items"
+                f" WHERE id = {sql.uuid(body.limitation.cursor)}"
+                f" AND enterprise_id IN ({', '.join(sql.uuid(e) for e in enterprises)})",
+                sql.params,
+            )
+            position = (found[0][0], body.limitation.cursor)
+        statement, params = page_sql(body, enterprises, state["style"], position)
+        payload = respond_bytes(await state["run"](statement, params))
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(payload)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": payload})
+
+    return app

@@ -1,0 +1,57 @@
+"""Depth: page 1 against page 1000 of one keyset traversal, one request at a time.
+
+The traversal is the London property's stays (``ServiceIds``, ``Count`` 100), so page 1000
+starts 99,900 items deep. Both pages are then timed by wrk with one connection.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench import servers, workload, wrk
+from orderitems.fixtures.demo import DEMO_ENTERPRISES
+from orderitems.fixtures.generator import demo_services
+
+OUT = Path(__file__).with_name("out")
+PAGES = 1000
+COUNT = 100
+
+
+def traversal_bodies(url: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    london = DEMO_ENTERPRISES[0]
+    stays = demo_services([london])[0]
+    body: dict[str, Any] = {
+        "ClientToken": workload.CLIENT,
+        "AccessToken": workload.TOKENS[london.id],
+        "Client": "bench",
+        "ServiceIds": [str(stays.id)],
+        "Limitation": {"Count": COUNT},
+    }
+    first = json.loads(json.dumps(body))
+    with httpx.Client(timeout=60) as client:
+        for _ in range(PAGES - 1):
+            answer = client.post(url, json=body).json()
+            body["Limitation"] = {"Count": COUNT, "Cursor": answer["Cursor"]}
+    return first, body
+
+
+def measure(database_url: str, *, seconds: int, server: str) -> dict[str, Any]:
+    probe: dict[str, Any] = {}
+    with servers.ours(database_url, workers=1, probe=probe, server=server) as running:
+        first, deep = traversal_bodies(running.url)
+        result = {}
+        for name, body in (("page_1", first), (f"page_{PAGES}", deep)):
+            path = workload.write_bodies(OUT / f"depth-{name}.jsonl", [body])
+            items = wrk.items_per_body(running.url, path)
+            runs = [
+                wrk.run(running.url, path, connections=1, seconds=seconds, items=items)
+                for _ in range(3)
+            ]
+            result[name] = wrk.median_run(runs).as_dict()
+    result["ratio_p50"] = result[f"page_{PAGES}"]["p50_ms"] / result["page_1"]["p50_ms"]
+    print("depth", database_url, result)
+    return result

@@ -1,0 +1,158 @@
+"""Bulk writes into PostgreSQL with binary ``COPY``, inside the caller's transaction.
+
+Into an empty items table the load truncates it (it is empty, so nothing is lost, but the
+truncation lets ``COPY ... FREEZE`` write rows already frozen and their pages already marked
+all-visible: the covering indexes then answer index-only from the first query, with no
+VACUUM) and drops every index, the primary key included, to build them once at the end.
+That holds an ACCESS EXCLUSIVE lock on the empty table until the load commits. Otherwise rows
+go through the live indexes and the caller runs VACUUM afterwards (``needs_vacuum``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import psycopg
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlalchemy.schema import AddConstraint, DropConstraint
+
+from orderitems.domain.enterprises import ServiceOrder
+from orderitems.domain.items import OrderItem
+from orderitems.store.bulk import (
+    ITEM_COLUMNS,
+    SERVICE_ORDER_COLUMNS,
+    create_secondary_indexes,
+    drop_secondary_indexes,
+    items_table_is_empty,
+)
+from orderitems.store.documents import encode_item, to_micros
+from orderitems.store.schema import order_items
+
+#: Memory for each index build at the end of a load into an empty table (sorts in memory).
+INDEX_BUILD_MEMORY = "1GB"
+
+_ITEM_TYPES = (
+    "uuid",
+    "uuid",
+    "uuid",
+    "uuid",
+    "uuid",
+    "uuid",
+    "int8",
+    "int8",
+    "int8",
+    "int8",
+    "int8",
+    "text",
+    "text",
+    "bytea",
+)
+_SERVICE_ORDER_TYPES = ("uuid", "uuid", "uuid", "text", "uuid", "int8", "int8")
+
+
+def item_copy_row(item: OrderItem) -> tuple[object, ...]:
+    """An item as a ``COPY`` row in ``ITEM_COLUMNS`` order (the same values as ``item_row``)."""
+    canceled = item.canceled_utc
+    closed = item.closed_utc
+    return (
+        item.enterprise_id,
+        item.id,
+        item.account_id,
+        item.service_id,
+        item.service_order_id,
+        item.bill_id,
+        to_micros(item.created_utc),
+        to_micros(item.updated_utc),
+        to_micros(item.consumed_utc),
+        None if canceled is None else to_micros(canceled),
+        None if closed is None else to_micros(closed),
+        item.accounting_state.value,
+        item.type.value,
+        encode_item(item),
+    )
+
+
+def service_order_copy_row(order: ServiceOrder) -> tuple[object, ...]:
+    return (
+        order.enterprise_id,
+        order.id,
+        order.service_id,
+        order.kind.value,
+        order.account_id,
+        None if order.start_utc is None else to_micros(order.start_utc),
+        None if order.end_utc is None else to_micros(order.end_utc),
+    )
+
+
+def _copy_statement(table: str, columns: Sequence[str], *, freeze: bool) -> str:
+    options = "FORMAT BINARY, FREEZE" if freeze else "FORMAT BINARY"
+    return f"COPY {table} ({', '.join(columns)}) FROM STDIN ({options})"
+
+
+@contextmanager
+def _as_sqlalchemy_errors(statement: str) -> Iterator[None]:
+    """Driver errors from ``COPY`` as SQLAlchemy raises them for every other statement, so
+    callers catch one ``IntegrityError`` whichever path wrote the row."""
+    try:
+        yield
+    except psycopg.Error as exc:
+        raise sa.exc.DBAPIError.instance(statement, None, exc, psycopg.Error) from exc
+
+
+class PostgresWriter:
+    """One load's ``COPY`` statements on the caller's connection and transaction."""
+
+    def __init__(self, connection: Connection) -> None:
+        raw = connection.connection.driver_connection
+        if not isinstance(raw, psycopg.Connection):
+            raise TypeError("PostgresWriter needs a psycopg 3 connection")
+        self.connection = connection
+        self.raw: psycopg.Connection[object] = raw
+        self.deferred = False
+
+    @property
+    def needs_vacuum(self) -> bool:
+        """Rows written through live indexes are not yet all-visible for index-only scans."""
+        return not self.deferred
+
+    def start(self) -> None:
+        if not items_table_is_empty(self.connection):
+            return
+        self.connection.exec_driver_sql("LOCK TABLE order_items IN ACCESS EXCLUSIVE MODE")
+        if not items_table_is_empty(self.connection):
+            return  # someone loaded items between the look and the lock
+        self.connection.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{INDEX_BUILD_MEMORY}'")
+        self.connection.exec_driver_sql("TRUNCATE order_items")
+        drop_secondary_indexes(self.connection)
+        self.connection.execute(DropConstraint(order_items.primary_key))
+        self.deferred = True
+
+    def write_service_orders(self, orders: Sequence[ServiceOrder]) -> None:
+        if not orders:
+            return
+        statement = _copy_statement("service_orders", SERVICE_ORDER_COLUMNS, freeze=False)
+        with _as_sqlalchemy_errors(statement), self.raw.cursor().copy(statement) as copy:
+            copy.set_types(list(_SERVICE_ORDER_TYPES))
+            for order in orders:
+                copy.write_row(service_order_copy_row(order))
+
+    def write_items(self, items: Sequence[OrderItem]) -> int:
+        if not items:
+            return 0
+        statement = _copy_statement("order_items", ITEM_COLUMNS, freeze=self.deferred)
+        with _as_sqlalchemy_errors(statement), self.raw.cursor().copy(statement) as copy:
+            copy.set_types(list(_ITEM_TYPES))
+            for item in items:
+                copy.write_row(item_copy_row(item))
+        return len(items)
+
+    def finish(self) -> None:
+        if not self.deferred:
+            return
+        self.connection.execute(AddConstraint(order_items.primary_key))
+        create_secondary_indexes(self.connection)
+
+    def release(self) -> None:
+        """Nothing to give back: every setting was ``SET LOCAL`` to the transaction."""
