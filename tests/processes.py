@@ -71,22 +71,44 @@ def forget_redis_keys(url: str, database_url: str) -> None:
     client.close()
 
 
-@pytest.fixture(scope="session", params=STORES)
-def store(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Store]:
-    kind = request.param
-    if kind == "postgresql":
-        database_url: str = request.getfixturevalue("postgres_url")
-    else:
-        database_url = f"sqlite:///{tmp_path_factory.mktemp(kind) / 'shared.db'}"
-    shared_redis: str = request.getfixturevalue("redis_url") if kind == "redis" else ""
-    engine = connect(database_url)
-    upgrade(engine)
-    yield Store(kind, database_url, engine, shared_redis)
-    engine.dispose()
-    if shared_redis:
-        forget_redis_keys(shared_redis, database_url)
+class Stores:
+    """Each kind of store, made on first use and kept for the whole session, so that server
+    processes started for one test module serve the next one too."""
+
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        self.tmp_path_factory = tmp_path_factory
+        self.made: dict[str, Store] = {}
+
+    def get(self, kind: str, request: pytest.FixtureRequest) -> Store:
+        if kind not in self.made:
+            if kind == "postgresql":
+                database_url: str = request.getfixturevalue("postgres_url")
+            else:
+                database_url = f"sqlite:///{self.tmp_path_factory.mktemp(kind) / 'shared.db'}"
+            shared_redis: str = request.getfixturevalue("redis_url") if kind == "redis" else ""
+            engine = connect(database_url)
+            upgrade(engine)
+            self.made[kind] = Store(kind, database_url, engine, shared_redis)
+        return self.made[kind]
+
+    def close(self) -> None:
+        for made in self.made.values():
+            made.engine.dispose()
+            if made.redis_url:
+                forget_redis_keys(made.redis_url, made.database_url)
+
+
+@pytest.fixture(scope="session")
+def stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stores]:
+    made = Stores(tmp_path_factory)
+    yield made
+    made.close()
+
+
+@pytest.fixture(params=STORES)
+def store(request: pytest.FixtureRequest, stores: Stores) -> Store:
+    """One shared store: a SQLite file, the PostgreSQL test schema, or Redis."""
+    return stores.get(request.param, request)
 
 
 def free_port() -> int:
@@ -145,12 +167,17 @@ class ServerProcess:
         self.stop()
         raise AssertionError(f"the server did not start:\n{self.log.read_text()}")
 
+    def interrupt(self) -> None:
+        """Ask the parent alone to stop: it stops its workers (signalled too, they would be
+        restarted)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+
     def stop(self) -> None:
         process = self.process
         if process is None or process.poll() is not None:
             return
-        # The parent alone: it stops its workers (signalled too, they would be restarted).
-        process.send_signal(signal.SIGINT)
+        self.interrupt()
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
@@ -167,6 +194,9 @@ def running(*servers: ServerProcess) -> Iterator[tuple[ServerProcess, ...]]:
     with ExitStack() as stack:
         for server in servers:
             stack.callback(server.stop)
+        for server in servers:  # runs first: every server is asked before any is waited for
+            stack.callback(server.interrupt)
+        for server in servers:
             server.spawn()
         for server in servers:
             server.wait_ready()
@@ -183,19 +213,44 @@ SANDBOX_ADMIN = {"Authorization": f"Bearer {SANDBOX_TOKEN}"}
 SANDBOX_DEADLINE = 1.0
 
 
-@pytest.fixture(scope="module")
-def sandbox_pair(
-    store: Store, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[ServerProcess, ...]]:
-    """Two sandbox server processes on one store (faults, clock and log shared through it)."""
-    directory = tmp_path_factory.mktemp("sandbox")
-    settings: dict[str, object] = {
-        "sandbox": True,
-        "admin_token": SANDBOX_TOKEN,
-        "deadline_seconds": SANDBOX_DEADLINE,
-        "development": True,
-        **store_settings(store),
-    }
-    servers = [ServerProcess(store.database_url, directory, **settings) for _ in range(2)]
-    with running(*servers):
-        yield tuple(servers)
+class Pairs:
+    """Pairs of server processes, one per name and store, started on first use and stopped
+    when the session ends (start-up is what these tests spend most time on)."""
+
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        self.tmp_path_factory = tmp_path_factory
+        self.started: dict[tuple[str, str], tuple[ServerProcess, ...]] = {}
+        self.stack = ExitStack()
+
+    def get(self, name: str, store: Store, **settings: object) -> tuple[ServerProcess, ...]:
+        key = (name, store.kind)
+        if key not in self.started:
+            directory = self.tmp_path_factory.mktemp(f"{name}-{store.kind}")
+            every = {**settings, **store_settings(store)}
+            servers = [ServerProcess(store.database_url, directory, **every) for _ in range(2)]
+            self.started[key] = self.stack.enter_context(running(*servers))
+        return self.started[key]
+
+
+@pytest.fixture(scope="session")
+def pairs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pairs]:
+    made = Pairs(tmp_path_factory)
+    with made.stack:
+        yield made
+        for started in made.started.values():
+            for server in started:
+                server.interrupt()
+
+
+@pytest.fixture
+def sandbox_pair(pairs: Pairs, store: Store) -> tuple[ServerProcess, ...]:
+    """Two sandbox server processes on one store (faults, clock and log shared through it);
+    tests keep to their own tokens, and put the clock back when they change it."""
+    return pairs.get(
+        "sandbox",
+        store,
+        sandbox=True,
+        admin_token=SANDBOX_TOKEN,
+        deadline_seconds=SANDBOX_DEADLINE,
+        development=True,
+    )

@@ -22,7 +22,6 @@ from orderitems.access.limits import (
 )
 from orderitems.domain.errors import RateLimited
 from orderitems.store.redis_state import RedisState
-from processes import redis_url  # noqa: F401  (a fixture)
 
 SECOND = 1_000_000
 

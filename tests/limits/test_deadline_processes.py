@@ -20,12 +20,7 @@ from processes import (
     SANDBOX_DEADLINE,
     ServerProcess,
     Store,
-    redis_url,
-    sandbox_pair,
-    store,
 )
-
-__all__ = ["redis_url", "sandbox_pair", "store"]  # fixtures
 
 GET_ALL = "/api/connector/v1/orderItems/getAll"
 #: The deadline, the cancel, and the grace a cancelled statement gets to end.

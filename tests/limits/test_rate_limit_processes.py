@@ -1,7 +1,7 @@
 """The rate limit over real HTTP on real server processes that share one store: a SQLite file,
 PostgreSQL, or Redis (BEHAVIOUR.md Limits and faults; semantics.md section 3).
 
-A small window (5 requests per 3 s) keeps the waits short; one test runs the default 200 per
+A small window (5 requests per 2 s) keeps the waits short; one test runs the default 200 per
 30 s on ``serve --workers 4``.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -20,11 +19,16 @@ import sqlalchemy as sa
 
 from contract import assert_matches_schema
 from factories import Tenant, make_tenant
-from processes import ServerProcess, Store, redis_url, running, store, store_settings
+from processes import (
+    Pairs,
+    ServerProcess,
+    Store,
+    running,
+    store_settings,
+)
 
 GET_ALL = "/api/connector/v1/orderItems/getAll"
-LIMIT, WINDOW = 5, 3.0
-__all__ = ["redis_url", "store"]  # fixtures
+LIMIT, WINDOW = 5, 2.0
 
 
 def query(tenant: Tenant) -> dict[str, Any]:
@@ -47,21 +51,16 @@ def assert_rate_limited(response: httpx.Response, *, at_most: float) -> int:
     return int(retry_after)
 
 
-@pytest.fixture(scope="module")
-def pair(
-    store: Store, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[ServerProcess, ...]]:
-    """Two server processes on one store, limited to 5 requests per AccessToken per 3 s."""
-    directory = tmp_path_factory.mktemp("limited")
-    settings: dict[str, object] = {
-        "rate_limit_requests": LIMIT,
-        "rate_limit_window_seconds": WINDOW,
-        "max_body_bytes": 4096,
-        **store_settings(store),
-    }
-    servers = [ServerProcess(store.database_url, directory, **settings) for _ in range(2)]
-    with running(*servers):
-        yield tuple(servers)
+@pytest.fixture
+def pair(pairs: Pairs, store: Store) -> tuple[ServerProcess, ...]:
+    """Two server processes on one store, limited to 5 requests per AccessToken per 2 s."""
+    return pairs.get(
+        "limited",
+        store,
+        rate_limit_requests=LIMIT,
+        rate_limit_window_seconds=WINDOW,
+        max_body_bytes=4096,
+    )
 
 
 def test_the_limit_is_accepted_then_429_with_retry_after_then_accepted_again(

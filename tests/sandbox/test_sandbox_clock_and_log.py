@@ -20,12 +20,7 @@ from processes import (
     SANDBOX_ADMIN,
     ServerProcess,
     Store,
-    redis_url,
-    sandbox_pair,
-    store,
 )
-
-__all__ = ["redis_url", "sandbox_pair", "store"]  # fixtures
 
 GET_ALL = "/api/connector/v1/orderItems/getAll"
 CANCEL = "/api/connector/v1/orderItems/cancel"

@@ -28,9 +28,7 @@ from orderitems.store.schema import (
     sandbox_faults,
     sandbox_values,
 )
-from processes import ADMIN, ServerProcess, forget_redis_keys, redis_url
-
-__all__ = ["redis_url"]  # a fixture
+from processes import ADMIN, ServerProcess, forget_redis_keys
 
 GET_ALL = "/api/connector/v1/orderItems/getAll"
 DEMO_ITEMS = 300

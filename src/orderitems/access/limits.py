@@ -23,8 +23,8 @@ from orderitems.domain.errors import RateLimited
 from orderitems.store import rate_window
 from orderitems.store.redis_state import RedisState
 
-#: Windows of keys that went quiet are swept from the database once in this many requests.
-SWEEP_EVERY = 1000
+#: Hits that left every window are swept from the database once in this many requests.
+SWEEP_EVERY = 500
 
 
 class SlidingWindow(Protocol):

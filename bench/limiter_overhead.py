@@ -1,0 +1,218 @@
+"""What the rate limiter costs per request, with each shared store, as times and ratios.
+
+Usage: .venv/bin/python bench/limiter_overhead.py [--requests N] [--calls N] [--postgres URL]
+       [--redis URL] [--skip-postgres] [--skip-redis]
+
+1. The window alone: ``SlidingWindow.hit`` calls per second, one after another, in memory
+   (one process only, for scale), in SQLite, in PostgreSQL and in Redis.
+2. End to end: a cheap getAll (one item by id) over HTTP against ``orderitems serve`` (one
+   worker), sequentially over a kept-alive connection, with the limiter off and on, on each
+   database and with Redis. The limit is set far above what a 1 s window holds, so every
+   request is counted and none is refused. Prints medians, p99 and the ratio to the first
+   run with the limiter off; a second run with it off shows how much the machine drifted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import redis
+import redis.asyncio as aioredis
+import sqlalchemy as sa
+
+from orderitems.access.limits import DatabaseWindow, MemoryWindow, RedisWindow, SlidingWindow
+from orderitems.store.engine import connect
+from orderitems.store.migrate import upgrade
+from orderitems.store.redis_state import RedisState
+
+BIN = Path(sys.executable).parent / "orderitems"
+CLIENT = "E0D439EE522F44368DC78E1BFB03710C-D24FB11DBE31D4621C4817E028D9E1D"
+UK_TOKEN = "C66EF7B239D24632943D115EDE9CB810-EA00F8FD8294692C940F6B5A8F9453D"
+GET_ALL = "/api/connector/v1/orderItems/getAll"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+#: A 1 s window with a limit never reached keeps, as a real 200 per 30 s window at most does,
+#: a few hundred hits per key, and counts every request.
+WINDOW_US, LIMIT = 1_000_000, 10**6
+
+
+async def window_rate(window: SlidingWindow, calls: int) -> float:
+    """Microseconds per ``hit``, each on one of 10 keys, as requests from 10 tokens would."""
+    keys = [uuid.uuid4().bytes * 2 for _ in range(10)]
+    for key in keys:
+        await window.hit(key, now_us=time.time_ns() // 1000, window_us=WINDOW_US, limit=LIMIT)
+    started = time.perf_counter()
+    for i in range(calls):
+        now = time.time_ns() // 1000
+        await window.hit(keys[i % 10], now_us=now, window_us=WINDOW_US, limit=LIMIT)
+    return (time.perf_counter() - started) / calls * 1e6
+
+
+def bench_windows(urls: dict[str, str], redis_url: str | None, calls: int) -> None:
+    print(f"\n1. SlidingWindow.hit, {calls} sequential calls")
+    print(f"{'store':<12} {'us/call':>9} {'calls/s':>9}")
+    results = {"memory": asyncio.run(window_rate(MemoryWindow(), calls))}
+    for name, url in urls.items():
+        engine = connect(url)
+        upgrade(engine)
+        results[name] = asyncio.run(window_rate(DatabaseWindow(engine), calls))
+        engine.dispose()
+    if redis_url:
+        prefix = f"orderitems-bench:{uuid.uuid4().hex}"
+
+        async def run_redis() -> float:
+            state = RedisState(aioredis.from_url(redis_url), prefix)
+            try:
+                return await window_rate(RedisWindow(state), calls)
+            finally:
+                await state.clear_all()
+                await state.close()
+
+        results["redis"] = asyncio.run(run_redis())
+    for name, micros in results.items():
+        print(f"{name:<12} {micros:>9.1f} {1e6 / micros:>9.0f}")
+
+
+def start_server(url: str, env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERITEMS_")}
+    full_env.update(env)
+    full_env["ORDERITEMS_LOG_LEVEL"] = "warning"
+    process = subprocess.Popen(
+        [BIN, "serve", "--demo", "--db", url, "--port", str(port)],
+        env=full_env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=1)
+            return process, port
+        except httpx.TransportError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit(f"the server did not start: {log.read_text()}")
+
+
+def first_item_id(url: str) -> str:
+    engine = connect(url)
+    with engine.connect() as connection:
+        found = connection.execute(sa.text("select id from order_items limit 1")).scalar_one()
+    engine.dispose()
+    return str(uuid.UUID(bytes=found) if isinstance(found, bytes) else found)
+
+
+def measure(port: int, body: dict[str, object], requests: int) -> list[float]:
+    timings: list[float] = []
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+        for _ in range(200):
+            assert http.post(GET_ALL, json=body).status_code == 200
+        for _ in range(requests):
+            started = time.perf_counter()
+            response = http.post(GET_ALL, json=body)
+            timings.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200, response.text
+    return timings
+
+
+def bench_http(urls: dict[str, str], redis_url: str | None, requests: int, log: Path) -> None:
+    print(f"\n2. getAll over HTTP, {requests} sequential requests, one worker (ms)")
+    print(f"{'database':<11} {'limiter':<9} {'median':>7} {'p99':>7} {'req/s':>7} {'ratio':>6}")
+    high = {
+        "ORDERITEMS_RATE_LIMIT_REQUESTS": str(LIMIT),
+        "ORDERITEMS_RATE_LIMIT_WINDOW_SECONDS": str(WINDOW_US / 1e6),
+        "ORDERITEMS_SANDBOX": "false",
+    }
+    for name, url in urls.items():
+        off = {"ORDERITEMS_RATE_LIMIT": "false"}
+        variants: list[tuple[str, dict[str, str]]] = [("off", off), ("database", {})]
+        if redis_url:
+            variants.append(("redis", {"ORDERITEMS_REDIS_URL": redis_url}))
+        variants.append(("off", off))  # again: the machine's drift shows in the two
+        body = {
+            "ClientToken": CLIENT,
+            "AccessToken": UK_TOKEN,
+            "Client": "bench",
+            "OrderItemIds": [first_item_id_after_start(url, log)],
+            "Limitation": {"Count": 1},
+        }
+        baseline = None
+        for variant, env in variants:
+            process, port = start_server(url, {**high, **env}, log)
+            try:
+                timings = measure(port, body, requests)
+            finally:
+                process.send_signal(signal.SIGINT)
+                process.wait(timeout=30)
+            median = statistics.median(timings)
+            p99 = statistics.quantiles(timings, n=100)[98]
+            baseline = baseline or median
+            print(
+                f"{name:<11} {variant:<9} {median:>7.2f} {p99:>7.2f}"
+                f" {1000 / statistics.mean(timings):>7.0f} {median / baseline:>6.2f}"
+            )
+
+
+def first_item_id_after_start(url: str, log: Path) -> str:
+    """Generate the demo items and tokens, then pick an item."""
+    with log.open("ab") as out:
+        subprocess.run(
+            [BIN, "generate", "--items", "2000", "--db", url], check=True, stdout=out, stderr=out
+        )
+    return first_item_id(url)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--calls", type=int, default=5000)
+    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--skip-redis", action="store_true")
+    args = parser.parse_args()
+
+    directory = Path(tempfile.mkdtemp(prefix="orderitems-bench-"))
+    urls = {"sqlite": f"sqlite:///{directory / 'bench.db'}"}
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    admin = None
+    if not args.skip_postgres:
+        admin = connect(args.postgres)
+        with admin.begin() as connection:
+            connection.execute(sa.text(f'create schema "{schema}"'))
+        urls["postgresql"] = f"{args.postgres}?options=-csearch_path%3D{schema}"
+    redis_url = None
+    if not args.skip_redis:
+        redis.Redis.from_url(args.redis).ping()
+        redis_url = args.redis
+    try:
+        bench_windows(urls, redis_url, args.calls)
+        bench_http(urls, redis_url, args.requests, directory / "server.log")
+    finally:
+        if admin is not None:
+            with admin.begin() as connection:
+                connection.execute(sa.text(f'drop schema "{schema}" cascade'))
+            admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
