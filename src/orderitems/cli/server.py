@@ -48,6 +48,7 @@ def create_app_from_environ() -> Starlette:
 def prepare_serving(settings: Settings) -> Settings:
     """Before the workers start: the admin token they share and where their metrics meet."""
     sandboxed = settings.sandbox or settings.demo
+    configured = bool(settings.admin_token)
     if sandboxed and admin_token_for(settings) is None:
         settings = msgspec.structs.replace(settings, admin_token=secrets.token_urlsafe(24))
     if settings.workers > 1 and settings.metrics and not os.environ.get(MULTIPROC_VARIABLE):
@@ -56,10 +57,15 @@ def prepare_serving(settings: Settings) -> Settings:
         os.environ[MULTIPROC_VARIABLE] = directory
     if sandboxed:
         token = admin_token_for(settings)
-        default = " (the demo default)" if token == DEMO_ADMIN_TOKEN else ""
+        shown = (
+            "the token in ORDERITEMS_ADMIN_TOKEN"  # a secret of the user's: never printed
+            if configured
+            else f"[bold]Authorization: Bearer {token}[/]"
+            + (" (the demo default)" if token == DEMO_ADMIN_TOKEN else "")
+        )
         console.print(
             f"Sandbox admin API on [bold]http://{settings.host}:{settings.port}{PREFIX}/[/]"
-            f" with [bold]Authorization: Bearer {token}[/]{default}"
+            f" with {shown}"
         )
     store = "Redis" if settings.redis_url else "the database"
     limit = (
