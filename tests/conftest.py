@@ -21,6 +21,7 @@ import sqlalchemy as sa
 import uvicorn
 from sqlalchemy.engine import Engine
 
+from contract import check_response
 from orderitems.api.app import create_app
 from orderitems.settings import Settings
 from orderitems.store.engine import connect
@@ -177,5 +178,8 @@ def server(settings: Settings, engine: Engine) -> Iterator[ServerThread]:
 
 @pytest.fixture
 def http(server: ServerThread) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.base_url, timeout=30) as client:
+    """A client of the shared server whose every answer is checked against the contract."""
+    with httpx.Client(
+        base_url=server.base_url, timeout=30, event_hooks={"response": [check_response]}
+    ) as client:
         yield client

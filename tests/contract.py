@@ -1,31 +1,44 @@
-"""The official contract: response bodies must validate against the OpenAPI schemas."""
+"""The official contract in the tests: response bodies must validate against its schemas.
+
+The document is the one the server serves (``orderitems.api.contract``: Mews' file with the
+errata of ``errata.json``); nothing here changes it. The one thing added is how a JSON Schema
+validator reads ``nullable`` beside ``allOf``/``oneOf`` (``_nullable_references``), which is a
+reading of the published document, not a correction of it.
+
+``check_response`` is the every-response gate: the ``http`` fixture runs it on every answer
+the suite receives (``tests/conftest.py``), so a body that strays from the contract fails the
+test that caused it.
+"""
 
 from __future__ import annotations
 
-import copy
-import json
 from functools import cache
-from pathlib import Path
 from typing import Any
 
+import httpx
 from jsonschema.exceptions import ValidationError
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
-from spec_errata import ERRATA
+from orderitems.api.contract import errata, official_contract, served_contract
 
-SPEC_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "spec"
-SPEC_FILE = SPEC_DIR / "connector-orderitems.openapi.json"
+#: Statuses the server answers on the contract's paths although the contract does not list
+#: them, always with the error body (docs/compatibility.md, "Statuses"): 404 for a path in
+#: the wrong letter case under ``strict_paths`` or a method other than POST, 413 for a body
+#: over ``max_body_bytes``.
+UNLISTED_ERROR_STATUSES = frozenset({404, 413})
+ERROR_SCHEMA = "ConnectorApiExceptionResult"
 
 
 def _nullable_references(node: Any) -> Any:
     """Read ``{"allOf": [ref], "nullable": true}`` (or ``oneOf``/``anyOf``) as "ref or null".
 
-    The OAS 3.0.3 wording lets ``nullable`` apply only beside ``type``, so a strict validator
-    refuses ``"Data": null`` although the official example itself sends it, and every client
-    generator (Stainless, openapi-python-client) reads the property as optional; the legacy
+    The OAS 3.0.3 wording lets ``nullable`` apply only beside ``type``, so openapi-schema-
+    validator refuses ``"Data": null`` although the official example itself sends it; the
+    tools that read the contract elsewhere in CI (schemathesis, openapi-python-client) and
+    client generators generally read it as "or null", and the legacy
     ``OrderItemOld.Data.Value`` (``oneOf``) is described as "``null`` for types without any
-    additional data". This is the one reading applied here; the only other change to the
-    contract is the list of spec errata in ``spec_errata.py``.
+    additional data". A reading of the document, so it lives with the validator, not in the
+    errata (docs/compatibility.md).
     """
     if isinstance(node, list):
         return [_nullable_references(n) for n in node]
@@ -41,19 +54,26 @@ def _nullable_references(node: Any) -> Any:
 
 @cache
 def official_spec() -> dict[str, Any]:
-    spec: dict[str, Any] = _nullable_references(json.loads(SPEC_FILE.read_text()))
+    """Mews' document as published, read as the validator must."""
+    spec: dict[str, Any] = _nullable_references(official_contract())
     return spec
 
 
 @cache
 def corrected_spec() -> dict[str, Any]:
-    """The official spec with the corrections of ``spec_errata.ERRATA`` applied."""
-    spec = copy.deepcopy(official_spec())
-    for erratum in ERRATA:
-        spec["components"]["schemas"][erratum.schema]["properties"][erratum.property].update(
-            erratum.correction
-        )
+    """The served document (official plus errata), read as the validator must."""
+    spec: dict[str, Any] = _nullable_references(served_contract())
     return spec
+
+
+def errata_fields() -> set[tuple[str, str]]:
+    """(schema, property) of every erratum on a property, e.g. ("OrderItemOld", "CreatedUtc")."""
+    fields = set()
+    for erratum in errata():
+        parts = erratum.path.split("/")
+        if len(parts) > 5 and parts[1:3] == ["components", "schemas"] and parts[4] == "properties":
+            fields.add((parts[3], parts[5]))
+    return fields
 
 
 @cache
@@ -72,3 +92,61 @@ def assert_matches_schema(body: Any, schema_name: str) -> None:
     """Fail with every violation listed, not just the first."""
     errors = schema_errors(body, schema_name)
     assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors[:20])
+
+
+@cache
+def _operations() -> dict[str, dict[str, Any]]:
+    """The contract's POST operations by lower-cased path (paths match in any letter case)."""
+    return {path.lower(): item["post"] for path, item in corrected_spec()["paths"].items()}
+
+
+def _schema_name(operation: dict[str, Any], status: int) -> str | None:
+    content = operation["responses"][str(status)].get("content", {})
+    ref = content.get("application/json", {}).get("schema", {}).get("$ref")
+    return None if ref is None else str(ref).rsplit("/", 1)[-1]
+
+
+def response_problems(method: str, path: str, status: int, headers: Any, body: bytes) -> list[str]:
+    """Where one answer strays from the contract; empty when it keeps to it.
+
+    On the contract's paths: a listed status with its schema (a 204 with no body at all, as
+    HTTP requires, although the contract attaches the error schema to it), or one of
+    ``UNLISTED_ERROR_STATUSES`` with the error body. Anywhere else (sandbox admin API,
+    metrics, unknown paths), every 4xx and 5xx must still be the error body.
+    """
+    operation = _operations().get(path.lower()) if method == "POST" else None
+    if operation is None and status < 400:
+        return []
+    if operation is not None and str(status) not in operation["responses"]:
+        if status not in UNLISTED_ERROR_STATUSES:
+            return [f"status {status} is not in the contract of POST {path}"]
+        operation = None
+    if status == 204:
+        return [] if not body else [f"a 204 has a body: {body[:200]!r}"]
+    content_type = headers.get("content-type", "")
+    if not content_type.startswith("application/json"):
+        return [f"content type {content_type!r}, the contract says application/json"]
+    schema_name = ERROR_SCHEMA if operation is None else _schema_name(operation, status)
+    if schema_name is None:
+        return [f"the contract has no schema for {status} of POST {path}"]
+    try:
+        document = httpx.Response(status, content=body).json()
+    except ValueError as exc:
+        return [f"the body is not JSON ({exc}): {body[:200]!r}"]
+    return [
+        f"{schema_name} {list(e.path)}: {e.message}"[:500]
+        for e in schema_errors(document, schema_name)[:20]
+    ]
+
+
+def check_response(response: httpx.Response) -> None:
+    """An httpx response hook: fail the request (and so its test) on any departure."""
+    response.read()
+    request = response.request
+    problems = response_problems(
+        request.method, request.url.path, response.status_code, response.headers, response.content
+    )
+    assert not problems, (
+        f"{request.method} {request.url.path} -> {response.status_code} breaks the contract "
+        "(tests/contract.py, check_response):\n  " + "\n  ".join(problems)
+    )

@@ -30,6 +30,7 @@ from orderitems.access.limits import RateLimiter
 from orderitems.access.tokens import hash_token
 from orderitems.api import admin, sandbox
 from orderitems.api.call import Call, system_clock
+from orderitems.api.contract import served_bytes
 from orderitems.api.deadline import Watchdog, WorkLimits
 from orderitems.api.errors import domain_error_response, server_error_response
 from orderitems.api.metrics import Metrics
@@ -43,6 +44,8 @@ from orderitems.store.sandbox import LoggedRequest
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/connector/v1/"
+#: The official contract with its errata (``orderitems.api.contract``), outside the API prefix.
+CONTRACT_PATH = "/openapi.json"
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -84,7 +87,7 @@ def access_token_of(body: bytes, *, strict: bool) -> str | None:
             raw = _any_decoder.decode(body)
             if isinstance(raw, dict):
                 token = next((v for k, v in raw.items() if k.lower() == "accesstoken"), None)
-    except (msgspec.DecodeError, UnicodeDecodeError):
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         return None
     return token if isinstance(token, str) and token else None
 
@@ -98,7 +101,7 @@ class Exchange:
     path: str
     at_us: int
     started: float
-    kind: str = "api"  # api | sandbox | metrics
+    kind: str = "api"  # api | sandbox | metrics | contract
     operation: str | None = None
     token_hash: bytes | None = None
     message: str | None = None
@@ -192,7 +195,7 @@ class Dispatcher:
         )
         if exchange.kind == "metrics":
             return
-        label = exchange.operation or ("sandbox" if exchange.kind == "sandbox" else "unknown")
+        label = exchange.operation or ("unknown" if exchange.kind == "api" else exchange.kind)
         self.metrics.observe(label, status, latency_ms / 1000)
         if exchange.kind != "api" or self.shared is None or not self.sandboxed:
             return
@@ -236,6 +239,9 @@ class Dispatcher:
         if path == "/metrics" and request.method == "GET" and self.settings.metrics:
             exchange.kind = "metrics"
             return self.metrics.response()
+        if path == CONTRACT_PATH and request.method == "GET":
+            exchange.kind = "contract"
+            return Response(served_bytes(), media_type="application/json")
         found = find_operation(path, strict=self.settings.strict_paths)
         if found is None or request.method != "POST":
             raise NotFound(f"No operation {request.method} {path}.")

@@ -120,12 +120,16 @@ def _field_name(path: str) -> str:
 
 def decode_request(body: bytes, request_type: type[RequestT], *, strict: bool) -> RequestT:
     """Parse and validate one request body into its typed form."""
+    if not body.strip():
+        raise InvalidInput("Invalid JSON: the request body is empty; send a JSON object.")
     try:
         raw = _json_decoder.decode(body)
     except msgspec.DecodeError as exc:
         raise InvalidInput(f"Invalid JSON: {exc}.") from None
     except UnicodeDecodeError:
         raise InvalidInput("Invalid JSON: the request body is not valid UTF-8.") from None
+    except RecursionError:  # msgspec's answer to arrays or objects nested thousands deep
+        raise InvalidInput("Invalid JSON: the request body is nested too deeply.") from None
     if not isinstance(raw, dict):
         raise InvalidInput("Invalid JSON: the request body must be a JSON object.")
     info = mi.type_info(request_type)
@@ -159,6 +163,6 @@ class ReservationItemsRequest(Envelope, frozen=True, kw_only=True):
 
     reservation_ids: Ids
     currency: CurrencyCode | None = None
-    accounting_states: (
-        Annotated[list[AccountingState], msgspec.Meta(min_length=1, max_length=1000)] | None
-    ) = None
+    #: Unlike getAll's, the contract sets no ``minItems`` here: ``[]`` is valid and matches no
+    #: item (docs/compatibility.md).
+    accounting_states: Annotated[list[AccountingState], msgspec.Meta(max_length=1000)] | None = None
