@@ -194,3 +194,10 @@ def test_admin_endpoints_do_not_exist_when_sandbox_mode_is_off(
     response = http.request(method, path, headers=SANDBOX_ADMIN)
     assert response.status_code == 404, response.text
     assert_matches_schema(response.json(), "ConnectorApiExceptionResult")
+
+
+def test_reset_is_refused_outside_demo_mode(clients: tuple[httpx.Client, ...]) -> None:
+    """A sandbox server on its own data has no demo data to go back to; nothing is emptied."""
+    response = clients[0].post("/_sandbox/reset", headers=SANDBOX_ADMIN)
+    assert response.status_code == 400
+    assert "demo" in response.json()["Message"]

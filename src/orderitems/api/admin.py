@@ -307,7 +307,7 @@ class Admin:
         """Empty every table and regenerate the demo data from its seed; forget sandbox state."""
         rebuild = self.rebuild_demo
         if rebuild is None:
-            raise InvalidInput("This server was started without demo data to reset to.")
+            raise InvalidInput("Only a demo server (serve --demo) has demo data to reset to.")
         started = time.perf_counter()
         async with self.reset_lock:
             await self.sandbox.clear()

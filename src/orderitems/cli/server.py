@@ -38,9 +38,10 @@ def create_app_from_environ() -> Starlette:
     def rebuild_demo(engine: Engine) -> None:
         data.prepare_demo(engine, settings)
 
+    # Only a demo server has demo data to go back to (and accepts the demo tokens it holds).
     return create_app(
         settings,
-        rebuild_demo=rebuild_demo,
+        rebuild_demo=rebuild_demo if settings.demo else None,
         metrics_dir=os.environ.get(MULTIPROC_VARIABLE) or None,
     )
 
