@@ -17,12 +17,15 @@ import os
 import sqlite3
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import msgspec
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+from orderitems.domain.query import ItemQuery, TimeInterval
+from orderitems.store.items import MAX_MERGED_ENTERPRISES
+from orderitems.store.page_sql import POSTGRES, SQLITE, page_statement, position_statement
+
 Scope = dict[str, Any]
 Message = dict[str, Any]
 
@@ -49,95 +52,45 @@ class Body(msgspec.Struct, rename="pascal"):
 
 
 DECODER = msgspec.json.Decoder(Body)
-IDS = (
-    ("service_id", "service_ids"),
-    ("bill_id", "bill_ids"),
-    ("service_order_id", "service_order_ids"),
-)
-TIMES = (
-    ("updated_us", "updated_utc"),
-    ("consumed_us", "consumed_utc"),
-    ("created_us", "created_utc"),
-)
 
 
-def micros(moment: datetime) -> int:
-    return (moment - EPOCH) // timedelta(microseconds=1)
+def item_query(body: Body) -> ItemQuery:
+    def window(value: Window | None) -> TimeInterval | None:
+        return None if value is None else TimeInterval(value.start_utc, value.end_utc)
+
+    def ids(values: list[uuid.UUID] | None) -> frozenset[uuid.UUID] | None:
+        return None if values is None else frozenset(values)
+
+    return ItemQuery(
+        service_ids=ids(body.service_ids),
+        bill_ids=ids(body.bill_ids),
+        service_order_ids=ids(body.service_order_ids),
+        updated=window(body.updated_utc),
+        consumed=window(body.consumed_utc),
+        created=window(body.created_utc),
+    )
 
 
-class Sql:
-    """Placeholders and id lists of one driver: ``?`` + bytes, ``%s`` or ``$n`` + uuid arrays."""
-
-    def __init__(self, style: str) -> None:
-        self.style = style
-        self.params: list[Any] = []
-
-    def param(self, value: Any) -> str:
-        self.params.append(value)
-        if self.style == "sqlite":
-            return "?"
-        if self.style == "asyncpg":
-            return f"${len(self.params)}"
-        return "%s"
-
-    def uuid(self, value: uuid.UUID) -> str:
-        return self.param(value.bytes if self.style == "sqlite" else value)
-
-    def id_list(self, column: str, ids: list[uuid.UUID]) -> str:
-        if self.style == "sqlite":
-            return f"{column} IN ({', '.join(self.uuid(i) for i in ids)})"
-        return f"{column} = ANY({self.param(ids)})"
+def dollar_placeholders(text: str) -> str:
+    """asyncpg numbers its parameters: ``%s`` in turn becomes ``$1``, ``$2``..."""
+    parts = text.split("%s")
+    return "".join(f"{part}${n}" for n, part in enumerate(parts[:-1], start=1)) + parts[-1]
 
 
 def page_sql(
     body: Body, enterprises: list[uuid.UUID], style: str, position: tuple[int, uuid.UUID] | None
 ) -> tuple[str, list[Any]]:
-    sql = Sql(style)
-    count = body.limitation.count
-
-    def conditions() -> str:
-        parts = []
-        for column, name in IDS:
-            ids = getattr(body, name)
-            if ids is not None:
-                parts.append(sql.id_list(column, ids))
-        for column, name in TIMES:
-            window = getattr(body, name)
-            if window is not None:
-                parts.append(f"{column} >= {sql.param(micros(window.start_utc))}")
-                parts.append(f"{column} < {sql.param(micros(window.end_utc))}")
-        if position is not None:
-            parts.append(f"(created_us, id) < ({sql.param(position[0])}, {sql.uuid(position[1])})")
-        return "".join(" AND " + p for p in parts)
-
-    locator = "rowid AS row" if style == "sqlite" else "enterprise_id"
-
-    def branch(enterprise: uuid.UUID) -> str:
-        return (
-            f"SELECT {locator}, id, created_us FROM order_items"
-            f" WHERE enterprise_id = {sql.uuid(enterprise)}{conditions()}"
-            f" ORDER BY created_us DESC, id DESC LIMIT {count}"
-        )
-
-    if len(enterprises) == 1:
-        keys = branch(enterprises[0])
-    else:
-        merged = " UNION ALL ".join(
-            f"SELECT * FROM ({branch(e)}) b{n}" for n, e in enumerate(enterprises)
-        )
-        keys = f"SELECT * FROM ({merged}) m ORDER BY created_us DESC, id DESC LIMIT {count}"
-    found = (
-        "o.rowid = k.row"
-        if style == "sqlite"
-        else "o.enterprise_id = k.enterprise_id AND o.id = k.id"
+    """The store's own page statement (store/page_sql.py), so both apps ask the same SQL."""
+    statement = page_statement(
+        SQLITE if style == "sqlite" else POSTGRES,
+        enterprise_ids=enterprises,
+        query=item_query(body),
+        count=body.limitation.count,
+        position=position,
+        merge_limit=MAX_MERGED_ENTERPRISES,
     )
-    statement = (
-        "SELECT k.place, o.id, o.document FROM"
-        " (SELECT *, row_number() OVER (ORDER BY created_us DESC, id DESC) AS place"
-        f" FROM ({keys}) s) k"
-        f" JOIN order_items o ON {found}"
-    )
-    return statement, sql.params
+    text = dollar_placeholders(statement.text) if style == "asyncpg" else statement.text
+    return text, statement.values
 
 
 def respond_bytes(rows: list[Any]) -> bytes:
@@ -251,14 +204,14 @@ def create_app() -> Callable[[Scope, Any, Any], Awaitable[None]]:
             return
         position = None
         if body.limitation.cursor is not None:
-            sql = Sql(state["style"])
-            found = await state["run"](
-                "SELECT created_us, id FROM order_items"
-                f" WHERE id = {sql.uuid(body.limitation.cursor)}"
-                f" AND enterprise_id IN ({', '.join(sql.uuid(e) for e in enterprises)})",
-                sql.params,
+            found = position_statement(
+                SQLITE if state["style"] == "sqlite" else POSTGRES,
+                enterprises,
+                body.limitation.cursor,
             )
-            position = (found[0][0], body.limitation.cursor)
+            text = found.text if state["style"] != "asyncpg" else dollar_placeholders(found.text)
+            rows = await state["run"](text, found.values)
+            position = (rows[0][0], body.limitation.cursor)
         statement, params = page_sql(body, enterprises, state["style"], position)
         payload = respond_bytes(await state["run"](statement, params))
         await send(

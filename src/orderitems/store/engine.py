@@ -68,13 +68,6 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def physical_row_id(connection: Connection) -> str | None:
-    """SQLite's ``rowid``, which every index entry holds: fetching a page's documents by it is
-    one b-tree descent per item instead of two. PostgreSQL's ``ctid`` is not in what an
-    index-only scan can return, so there the primary key finds the rows."""
-    return "rowid" if connection.dialect.name == "sqlite" else None
-
-
 def refresh_statistics(connection: Connection) -> None:
     """Planner statistics after a bulk load: without them SQLite walks the time index for an
     id filter (hundreds of ms at 1M items instead of a few)."""

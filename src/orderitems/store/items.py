@@ -12,9 +12,9 @@ from sqlalchemy.engine import Connection
 
 from orderitems.domain.errors import InvalidInput
 from orderitems.domain.items import OrderItem
-from orderitems.domain.query import ItemQuery, PageRequest, TimeInterval
+from orderitems.domain.query import ItemQuery, PageRequest
+from orderitems.store import page_sql
 from orderitems.store.documents import encode_item, to_micros
-from orderitems.store.engine import physical_row_id
 from orderitems.store.schema import order_items as t
 
 #: Above this many enterprises a portfolio query is one IN-list scan instead of one
@@ -58,43 +58,6 @@ def insert_items(connection: Connection, items: Iterable[OrderItem]) -> int:
     return len(rows)
 
 
-def _interval(column: sa.ColumnElement[int], interval: TimeInterval) -> sa.ColumnElement[bool]:
-    start = to_micros(interval.start)
-    if interval.is_instant:
-        return column == start
-    return sa.and_(column >= start, column < to_micros(interval.end))
-
-
-def filter_conditions(query: ItemQuery) -> list[sa.ColumnElement[bool]]:
-    """AND across properties, OR within one (an IN list)."""
-    conditions: list[sa.ColumnElement[bool]] = []
-    id_filters = (
-        (t.c.id, query.order_item_ids),
-        (t.c.account_id, query.account_ids),
-        (t.c.service_order_id, query.service_order_ids),
-        (t.c.service_id, query.service_ids),
-        (t.c.bill_id, query.bill_ids),
-    )
-    for id_column, ids in id_filters:
-        if ids is not None:
-            conditions.append(id_column.in_(sorted(ids)))
-    intervals = (
-        (t.c.created_us, query.created),
-        (t.c.updated_us, query.updated),
-        (t.c.consumed_us, query.consumed),
-        (t.c.canceled_us, query.canceled),
-        (t.c.closed_us, query.closed),
-    )
-    for time_column, interval in intervals:
-        if interval is not None:
-            conditions.append(_interval(time_column, interval))
-    if query.accounting_states is not None:
-        conditions.append(t.c.accounting_state.in_(sorted(query.accounting_states)))
-    if query.types is not None:
-        conditions.append(t.c.type.in_(sorted(query.types)))
-    return conditions
-
-
 def before(position: tuple[int, uuid.UUID]) -> sa.ColumnElement[bool]:
     """Strictly after ``position`` in (created desc, id desc) order; the bound values carry the
     column types, so the id compares as stored (16 bytes on SQLite, not hex text)."""
@@ -104,16 +67,19 @@ def before(position: tuple[int, uuid.UUID]) -> sa.ColumnElement[bool]:
     )
 
 
+def _run(connection: Connection, statement: page_sql.Statement) -> list[Any]:
+    """Driver SQL through SQLAlchemy's thinnest path: errors still arrive as SQLAlchemy's."""
+    values = tuple(statement.values)
+    return list(connection.exec_driver_sql(statement.text, values).all())
+
+
 def find_position(
     connection: Connection, enterprise_ids: Sequence[uuid.UUID], item_id: uuid.UUID
 ) -> tuple[int, uuid.UUID] | None:
     """The keyset position of an item visible in this scope, or None."""
-    row = connection.execute(
-        sa.select(t.c.created_us, t.c.id).where(
-            t.c.enterprise_id.in_(enterprise_ids), t.c.id == item_id
-        )
-    ).first()
-    return None if row is None else (row.created_us, row.id)
+    flavour = page_sql.flavour_for(connection.dialect.name)
+    rows = _run(connection, page_sql.position_statement(flavour, enterprise_ids, item_id))
+    return None if not rows else (int(rows[0][0]), item_id)
 
 
 def select_page(
@@ -123,59 +89,38 @@ def select_page(
     query: ItemQuery,
     page: PageRequest,
 ) -> Page:
-    """One page in (CreatedUtc desc, Id desc) order, strictly after the cursor item."""
-    conditions = filter_conditions(query)
+    """One page in (CreatedUtc desc, Id desc) order, strictly after the cursor item.
+
+    Two phases in one statement (store/page_sql.py): the keys of the page come from the
+    indexes alone, each numbered with its place on the page; only then are the page's
+    documents fetched by row, so no document passes through a sort, and they are put in
+    place here. A portfolio merges one index-ordered branch per enterprise.
+    """
+    position = None
     if page.cursor is not None:
         position = find_position(connection, enterprise_ids, page.cursor)
         if position is None:
             raise InvalidInput(
                 f"Invalid Cursor: no order item {page.cursor} is available.", field="Cursor"
             )
-        conditions.append(before(position))
-    order = (t.c.created_us.desc(), t.c.id.desc())
-    rowid = physical_row_id(connection)
-    locator: list[sa.ColumnElement[Any]] = (
-        [sa.literal_column(rowid).label("row")] if rowid else [t.c.enterprise_id]
+    statement = page_sql.page_statement(
+        page_sql.flavour_for(connection.dialect.name),
+        enterprise_ids=enterprise_ids,
+        query=query,
+        count=page.count,
+        position=position,
+        merge_limit=MAX_MERGED_ENTERPRISES,
     )
-
-    def page_keys(scope: sa.ColumnElement[bool]) -> sa.Select[Any]:
-        return (
-            sa.select(*locator, t.c.id, t.c.created_us)
-            .where(scope, *conditions)
-            .order_by(*order)
-            .limit(page.count)
-        )
-
-    # Two phases: the keys of the page come from the indexes alone; only then are the page's
-    # documents fetched by row, so no document passes through a sort. Each key carries its
-    # place on the page, and the documents are put in place here rather than sorted by SQL.
-    if 1 < len(enterprise_ids) <= MAX_MERGED_ENTERPRISES:
-        branches = [page_keys(t.c.enterprise_id == e).subquery().select() for e in enterprise_ids]
-        merged = sa.union_all(*branches).subquery()
-        keys = (
-            sa.select(merged)
-            .order_by(merged.c.created_us.desc(), merged.c.id.desc())
-            .limit(page.count)
-            .subquery()
-        )
-    else:
-        keys = page_keys(t.c.enterprise_id.in_(enterprise_ids)).subquery()
-    place = sa.func.row_number().over(order_by=(keys.c.created_us.desc(), keys.c.id.desc()))
-    placed = sa.select(keys, place.label("place")).subquery()
-    if rowid:
-        found = sa.literal_column(f"{t.name}.{rowid}") == placed.c.row
-    else:
-        found = sa.and_(t.c.enterprise_id == placed.c.enterprise_id, t.c.id == placed.c.id)
-    statement = sa.select(placed.c.place, t.c.id, t.c.document).join_from(placed, t, found)
-    rows = connection.execute(statement).all()
+    rows = _run(connection, statement)
     if not rows:
         return Page(documents=[], cursor=None)
     documents: list[bytes] = [b""] * len(rows)
-    cursor = None
+    last: Any = None
     for place_on_page, item_id, document in rows:
-        documents[place_on_page - 1] = document
+        documents[place_on_page - 1] = bytes(document)
         if place_on_page == len(rows):
-            cursor = item_id
+            last = item_id
+    cursor = last if isinstance(last, uuid.UUID) else uuid.UUID(bytes=bytes(last))
     return Page(documents=documents, cursor=cursor)
 
 

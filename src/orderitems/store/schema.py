@@ -159,12 +159,28 @@ order_items = sa.Table(
 
 # The keyset order (created_us desc, id desc) closes every index that drives a page, so a
 # filter on one id or one enterprise walks its index in page order and stops after Count rows.
+# The creation-order index also carries the times that cannot precede creation, so a window on
+# one of them is tested on the index entry while walking down from the window's end (0004).
+EVENT_COLUMNS = ("updated_us", "closed_us", "canceled_us")
 sa.Index(
     "ix_order_items_created",
     order_items.c.enterprise_id,
     order_items.c.created_us,
     order_items.c.id,
+    *(order_items.c[column] for column in EVENT_COLUMNS),
 )
+# Only items whose stored times break that rule (imported data), in the same order.
+for _column in EVENT_COLUMNS:
+    _early = order_items.c[_column] < order_items.c.created_us
+    sa.Index(
+        f"ix_order_items_{_column.removesuffix('_us')}_before_created",
+        order_items.c.enterprise_id,
+        order_items.c.created_us,
+        order_items.c.id,
+        order_items.c[_column],
+        sqlite_where=_early,
+        postgresql_where=_early,
+    )
 # Time filters are ranges, so their index cannot give the page order; it covers the keyset
 # columns instead, so the page's keys are found and sorted without touching the table.
 for _column in ("updated_us", "consumed_us", "closed_us", "canceled_us"):
