@@ -70,13 +70,13 @@ def measure(
         wrk.run(running.url, bodies, connections=connections, seconds=args.seconds, items=items)
         for _ in range(args.runs)
     ]
-    rss = running.rss_mb()
-    workers = sorted(rss.values())[-2:] if len(rss) > 1 else list(rss.values())
+    memory = running.rss_mb()
     return {
         "median": wrk.median_run(runs).as_dict(),
         "runs": [r.as_dict() for r in runs],
         "items_per_body": items,
-        "worker_rss_mb": max(workers),
+        "worker_rss_mb": max(m["rss"] for m in memory.values()),
+        "worker_anon_mb": max(m["anon"] for m in memory.values()),
     }
 
 

@@ -131,8 +131,7 @@ Query = Callable[[str, list[Any]], Awaitable[list[Any]]]
 async def open_database(url: str, driver: str) -> tuple[Query, dict[bytes, list[uuid.UUID]], str]:
     if driver == "sqlite":
         connection = sqlite3.connect(url.removeprefix("sqlite:///"), check_same_thread=False)
-        connection.execute("PRAGMA mmap_size=1073741824")
-        connection.execute("PRAGMA cache_size=-65536")
+        connection.execute("PRAGMA cache_size=-8192")  # as store/engine.py configures ours
 
         async def run_sqlite(statement: str, params: list[Any]) -> list[Any]:
             return connection.execute(statement, params).fetchall()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -55,14 +56,22 @@ class Running:
                 queue.extend(int(c) for c in children)
         return found
 
-    def rss_mb(self) -> dict[int, float]:
-        """Resident memory of each process of the server, in MB."""
+    def rss_mb(self) -> dict[int, dict[str, float]]:
+        """Resident memory of each process of the server in MB: all of it, and the private
+        (anonymous) part; the rest is file pages such as SQLite's memory map of the database,
+        which the OS page cache shares between processes and can drop under pressure."""
         sizes = {}
         for pid in self.pids():
-            status = Path(f"/proc/{pid}/status").read_text()
-            for line in status.splitlines():
-                if line.startswith("VmRSS:"):
-                    sizes[pid] = int(line.split()[1]) / 1024
+            fields = {}
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                name, _, value = line.partition(":")
+                if name in {"VmRSS", "RssAnon", "RssFile"}:
+                    fields[name] = int(value.split()[0]) / 1024
+            sizes[pid] = {
+                "rss": fields["VmRSS"],
+                "anon": fields["RssAnon"],
+                "file": fields["RssFile"],
+            }
         return sizes
 
 
@@ -111,23 +120,30 @@ def ours(
     url: str, *, workers: int, probe: dict[str, object], server: str = "uvicorn"
 ) -> Iterator[Running]:
     """``orderitems serve`` in production mode, with the per-token rate limit off (it would
-    answer 429 after 200 requests) and everything else at its defaults."""
-    command = [
-        str(BIN / "orderitems"),
-        "serve",
-        "--no-demo",
-        "--db",
-        url,
-        "--port",
-        "{port}",
-        "--workers",
-        str(workers),
-        "--log-level",
-        "warning",
-    ]
-    if server != "uvicorn":
-        command += ["--server", server]
-    return started(f"ours-{server}", command, {"ORDERITEMS_RATE_LIMIT": "false"}, probe)
+    answer 429 after 200 requests) and everything else at its defaults. With Granian, the
+    same worker factory that ``serve`` hands uvicorn, under ``granian`` itself."""
+    env = {"ORDERITEMS_RATE_LIMIT": "false"}
+    if server == "granian":
+        metrics = ROOT / "bench" / "out" / "metrics"
+        shutil.rmtree(metrics, ignore_errors=True)
+        metrics.mkdir(parents=True)
+        env |= {
+            "ORDERITEMS_DATABASE_URL": url,
+            "ORDERITEMS_LOG_LEVEL": "warning",
+            "ORDERITEMS_WORKERS": str(workers),
+            "PROMETHEUS_MULTIPROC_DIR": str(metrics),
+        }
+        command = [
+            str(BIN / "granian"), "--interface", "asgi", "--factory", "--workers", str(workers),
+            "--port", "{port}", "--log-level", "warning", "--loop", "uvloop",
+            "orderitems.cli.server:create_app_from_environ",
+        ]  # fmt: skip
+    else:
+        command = [
+            str(BIN / "orderitems"), "serve", "--no-demo", "--db", url, "--port", "{port}",
+            "--workers", str(workers), "--log-level", "warning",
+        ]  # fmt: skip
+    return started(f"ours-{server}", command, env, probe)
 
 
 def bare(

@@ -15,6 +15,7 @@ from orderitems.domain.items import OrderItem
 from orderitems.domain.query import ItemQuery, PageRequest
 from orderitems.store import page_sql
 from orderitems.store.documents import encode_item, to_micros
+from orderitems.store.driver import fetch_rows
 from orderitems.store.schema import order_items as t
 
 #: Above this many enterprises a portfolio query is one IN-list scan instead of one
@@ -68,9 +69,7 @@ def before(position: tuple[int, uuid.UUID]) -> sa.ColumnElement[bool]:
 
 
 def _run(connection: Connection, statement: page_sql.Statement) -> list[Any]:
-    """Driver SQL through SQLAlchemy's thinnest path: errors still arrive as SQLAlchemy's."""
-    values = tuple(statement.values)
-    return list(connection.exec_driver_sql(statement.text, values).all())
+    return fetch_rows(connection, statement.text, statement.values)
 
 
 def find_position(
