@@ -54,6 +54,30 @@ def machine() -> dict[str, Any]:
     }
 
 
+def busy_share(seconds: float = 5.0) -> float:
+    """The share of all CPU time spent busy over a few seconds (other people's work too)."""
+
+    def sample() -> tuple[int, int]:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        return sum(fields), fields[3] + fields[4]  # total, idle + iowait
+
+    total0, idle0 = sample()
+    time.sleep(seconds)
+    total1, idle1 = sample()
+    return 1 - (idle1 - idle0) / max(total1 - total0, 1)
+
+
+def wait_for_quiet(limit: float, patience: float) -> float:
+    """Measure on a quiet machine: wait (up to ``patience`` seconds) until less than
+    ``limit`` of the CPU is busy, and return the share busy when the step starts."""
+    deadline = time.monotonic() + patience
+    while True:
+        busy = busy_share()
+        if busy < limit or time.monotonic() > deadline:
+            return busy
+        print(f"waiting for a quiet machine: {busy:.0%} of the CPU is busy")
+
+
 def save(section: str, value: Any) -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
@@ -181,14 +205,19 @@ def main() -> None:
         help="the bare app's PostgreSQL driver",
     )
     parser.add_argument("--load-items", type=int, default=1_000_000)
+    parser.add_argument("--quiet", type=float, default=0.15, help="busy CPU share to wait below")
+    parser.add_argument("--patience", type=float, default=900, help="seconds to wait for quiet")
     args = parser.parse_args()
     args.databases = args.databases.split(",")
     OUT.mkdir(exist_ok=True)
     save("machine", machine())
     for step in args.only.split(","):
+        busy = wait_for_quiet(args.quiet, args.patience)
         started = time.perf_counter()
         globals()[f"step_{step}"](args)
-        print(f"step {step}: {time.perf_counter() - started:.0f} s")
+        elapsed = time.perf_counter() - started
+        save(f"conditions/{step}", {"cpu_busy_before": busy, "seconds": elapsed})
+        print(f"step {step}: {elapsed:.0f} s (CPU {busy:.0%} busy before it)")
 
 
 if __name__ == "__main__":
