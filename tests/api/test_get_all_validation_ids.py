@@ -197,19 +197,32 @@ def test_another_tenants_item_as_cursor_is_refused_like_an_unknown_one(
     assert messages[0] == messages[1]
 
 
-def test_a_cursor_of_an_item_outside_the_requested_enterprise_ids_is_refused(
+def test_a_cursor_of_an_item_outside_the_requested_enterprise_ids_but_visible_is_accepted(
     http: httpx.Client, engine: Engine
 ) -> None:
+    """The cursor need only be visible to the token (BEHAVIOUR.md Cursor in), not match
+    the filter, and EnterpriseIds is a filter within the token's scope."""
     portfolio = make_tenant(engine, enterprises=2)
     first, second = portfolio.enterprise_ids
-    (in_second,) = store_items(engine, portfolio, [make_item(enterprise_id=second)])
+    older, newer = store_items(
+        engine,
+        portfolio,
+        [
+            make_item(enterprise_id=first, created_utc=T0 + timedelta(days=1)),
+            make_item(enterprise_id=first, created_utc=T0 + timedelta(days=3)),
+        ],
+    )
+    (in_second,) = store_items(
+        engine, portfolio, [make_item(enterprise_id=second, created_utc=T0 + timedelta(days=2))]
+    )
     body = query(
         portfolio,
         CreatedUtc=WINDOW,
         EnterpriseIds=[str(first)],
         Limitation={"Count": 10, "Cursor": str(in_second.id)},
     )
-    assert_error(http.post(GET_ALL, json=body), 400, "Cursor")
+    assert ids_of(http.post(GET_ALL, json=body)) == [str(older.id)]
+    assert newer.created_utc > in_second.created_utc
 
 
 # --- enums ---------------------------------------------------------------------------------

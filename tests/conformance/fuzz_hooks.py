@@ -217,7 +217,7 @@ def _positive_get_all(body: dict[str, Any], rng: random.Random) -> dict[str, Any
         if isinstance(count, int) and not 1 <= count <= 1000:
             limitation["Count"] = 1 + abs(count) % 1000
         if limitation.get("Cursor") is not None:
-            # The cursor is an item of the request's scope, narrowed by EnterpriseIds.
+            # The cursor is an item of the narrowed scope (any item visible to the token would do).
             scope = body.get("EnterpriseIds") or own
             items = [i for e in scope for i in pool.by_enterprise.get(str(e), [])]
             limitation["Cursor"] = rng.choice(items or pool.values["OrderItemIds"])

@@ -82,6 +82,7 @@ async def get_all_order_items(call: Call) -> Response:
             enterprise_ids=scope,
             query=query,
             page=PageRequest(request.limitation.count, request.limitation.cursor),
+            visible_enterprise_ids=principal.enterprise_ids,
         )
         return Page(convert_documents(page.documents, converter), page.cursor)
 

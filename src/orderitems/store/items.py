@@ -87,8 +87,12 @@ def select_page(
     enterprise_ids: Sequence[uuid.UUID],
     query: ItemQuery,
     page: PageRequest,
+    visible_enterprise_ids: Sequence[uuid.UUID] | None = None,
 ) -> Page:
     """One page in (CreatedUtc desc, Id desc) order, strictly after the cursor item.
+
+    The cursor may be any item visible to the token (``visible_enterprise_ids``, by default
+    the searched enterprises), whether or not it matches the filter (BEHAVIOUR.md Cursor in).
 
     Two phases in one statement (store/page_sql.py): the keys of the page come from the
     indexes alone, each numbered with its place on the page; only then are the page's
@@ -97,7 +101,8 @@ def select_page(
     """
     position = None
     if page.cursor is not None:
-        position = find_position(connection, enterprise_ids, page.cursor)
+        visible = enterprise_ids if visible_enterprise_ids is None else visible_enterprise_ids
+        position = find_position(connection, visible, page.cursor)
         if position is None:
             raise InvalidInput(
                 f"Invalid Cursor: no order item {page.cursor} is available.", field="Cursor"
