@@ -11,7 +11,7 @@ import typer
 import uvicorn
 
 from orderitems.cli import data, fetch, rates, tokens
-from orderitems.cli.common import DbOption, console, open_engine, settings_from
+from orderitems.cli.common import DbOption, console, engine_for, open_engine, settings_from
 from orderitems.cli.sandbox import app as sandbox_app
 from orderitems.store.migrate import current_revision, head_revision, is_current, upgrade
 
@@ -138,18 +138,16 @@ def serve(
 def db_upgrade(db: DbOption = None) -> None:
     """Create or migrate the schema to the newest revision."""
     settings = settings_from(database_url=db)
-    engine = open_engine(settings)
-    upgrade(engine)
-    console.print(f"Schema at revision {current_revision(engine)} in {settings.database_url}")
-    engine.dispose()
+    with engine_for(settings) as engine:
+        upgrade(engine)
+        console.print(f"Schema at revision {current_revision(engine)} in {settings.database_url}")
 
 
 @db_app.command("status")
 def db_status(db: DbOption = None) -> None:
     """Show the schema revision of the database and the newest one."""
-    engine = open_engine(settings_from(database_url=db))
-    console.print(f"current: {current_revision(engine)}  head: {head_revision(engine)}")
-    engine.dispose()
+    with engine_for(settings_from(database_url=db)) as engine:
+        console.print(f"current: {current_revision(engine)}  head: {head_revision(engine)}")
 
 
 def main() -> None:
