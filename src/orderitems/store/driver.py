@@ -15,12 +15,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import psycopg
 from sqlalchemy.engine import Connection
 
 
 def fetch_rows(connection: Connection, text: str, values: Sequence[Any]) -> list[Any]:
-    """Every row of one statement, as the driver returns them."""
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    """Every row of one statement, as the driver returns them.
+
+    psycopg is asked for binary results: a document then crosses the wire as its bytes,
+    not as twice as many hex digits that the driver must decode.
+    """
+    raw = connection.connection.driver_connection
+    if isinstance(raw, psycopg.Connection):
+        with raw.cursor(binary=True) as binary:
+            binary.execute(text, tuple(values))
+            return binary.fetchall()
+    cursor = raw.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(text, tuple(values))
         return list(cursor.fetchall())

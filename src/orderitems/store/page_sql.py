@@ -54,11 +54,11 @@ class Statement:
     def id_value(self, value: uuid.UUID) -> str:
         return self.value(value.bytes if self.flavour.uuids_as_bytes else value)
 
-    def one_of(self, column: str, ids: frozenset[uuid.UUID]) -> str:
-        """One id is an equality, so the id's index can give the keyset order (PostgreSQL
-        does not keep an index's order through an array of values, even of one)."""
+    def one_of(self, column: str, ids: frozenset[uuid.UUID], *, walk: bool) -> str:
+        """``walk``: one id becomes an equality, so its index can give the keyset order
+        (PostgreSQL keeps no index order through an array of values, even of one)."""
         ordered = sorted(ids)
-        if len(ordered) == 1:
+        if walk and len(ordered) == 1:
             return f"{column} = {self.id_value(ordered[0])}"
         if self.flavour.uuids_as_bytes:
             return f"{column} IN ({', '.join(self.id_value(i) for i in ordered)})"
@@ -91,12 +91,18 @@ _TIME_FILTERS = (
 
 
 def _conditions(sql: Statement, query: ItemQuery, position: tuple[int, uuid.UUID] | None) -> str:
-    """AND across properties, OR within one, then strictly after the cursor's position."""
+    """AND across properties, OR within one, then strictly after the cursor's position.
+
+    A ``ConsumedUtc`` window is a range of its own index (consumption may come long before
+    or after creation), so then no id is offered as an ordered walk: PostgreSQL, planning a
+    small page, would walk a service's items down from the newest to reach an old window.
+    """
     parts: list[str] = []
+    walk = query.consumed is None
     for column, name in _ID_FILTERS:
         ids = getattr(query, name)
         if ids is not None:
-            parts.append(sql.one_of(column, ids))
+            parts.append(sql.one_of(column, ids, walk=walk))
     for column, name in _TIME_FILTERS:
         interval = getattr(query, name)
         if interval is not None:
@@ -160,6 +166,11 @@ def page_statement(
     sql = Statement(flavour)
     locator = f"{flavour.row_locator} AS locator" if flavour.row_locator else "enterprise_id"
     order = "ORDER BY created_us DESC, id DESC"
+    # A consumption window is a range of its own index; its keys are always collected and
+    # the page's taken from them (``+ 0`` makes the order unfit for any index). Planning a
+    # small page, PostgreSQL would otherwise walk the creation order down from the newest
+    # item, testing each row, to reach a window that may lie years back.
+    branch_order = order.replace("created_us", "created_us + 0", 1) if query.consumed else order
     bound = _event_bound(query)
     # SQLite's planner does not weigh LIMIT against a sort, nor know a new partial index is
     # nearly empty, so it is told which index each branch walks; an id filter keeps its own.
@@ -171,7 +182,7 @@ def page_statement(
         head = f"SELECT {locator}, id, created_us FROM {table} WHERE {scope}"
         where = _conditions(sql, query, position)
         tail = "" if extra is None else extra(sql)
-        return f"{head}{where}{tail} {order} LIMIT {int(count)}"
+        return f"{head}{where}{tail} {branch_order} LIMIT {int(count)}"
 
     def branches(scope: Callable[[], str]) -> list[str]:
         if bound is None:
