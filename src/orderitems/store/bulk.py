@@ -59,6 +59,9 @@ class BulkWriter(Protocol):
 
     def write_service_orders(self, orders: Sequence[ServiceOrder]) -> None: ...
 
+    def pause(self) -> None:
+        """Let other statements run on the connection (ends a ``COPY`` in progress)."""
+
     def write_items(self, items: Sequence[OrderItem]) -> int: ...
 
     def finish(self) -> None:

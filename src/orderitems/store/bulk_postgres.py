@@ -11,10 +11,11 @@ go through the live indexes and the caller runs VACUUM afterwards (``needs_vacuu
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 
 import psycopg
 import sqlalchemy as sa
+from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy.engine import Connection
 from sqlalchemy.schema import AddConstraint, DropConstraint
 
@@ -30,6 +31,8 @@ from orderitems.store.bulk import (
 from orderitems.store.documents import encode_item, to_micros
 from orderitems.store.schema import order_items
 
+#: Service orders kept before the items' ``COPY`` pauses to write them.
+ORDERS_PER_FLUSH = 50_000
 #: Memory for each index build at the end of a load into an empty table (sorts in memory).
 INDEX_BUILD_MEMORY = "1GB"
 
@@ -101,6 +104,31 @@ def _as_sqlalchemy_errors(statement: str) -> Iterator[None]:
         raise sa.exc.DBAPIError.instance(statement, None, exc, psycopg.Error) from exc
 
 
+class _OpenCopy:
+    """One ``COPY`` kept open across batches, its rows handed to libpq by a writer thread, so
+    the server takes in one batch while the client makes the rows of the next; a ``COPY`` per
+    batch would make each side wait for the other at every batch's end."""
+
+    def __init__(self, raw: psycopg.Connection[object], statement: str, types: list[str]) -> None:
+        self.statement = statement
+        self._stack = ExitStack()
+        cursor = self._stack.enter_context(raw.cursor())
+        writer = QueuedLibpqWriter(cursor)
+        self.copy = self._stack.enter_context(cursor.copy(statement, writer=writer))
+        self.copy.set_types(types)
+
+    def close(self) -> None:
+        """End the ``COPY``: the server has every row once this returns."""
+        with _as_sqlalchemy_errors(self.statement):
+            self._stack.close()
+
+    def abort(self) -> None:
+        """Fail the ``COPY`` on the server (the load's transaction is being rolled back)."""
+        failure = RuntimeError("the load was abandoned")
+        with suppress(psycopg.Error):
+            self._stack.__exit__(RuntimeError, failure, None)
+
+
 class PostgresWriter:
     """One load's ``COPY`` statements on the caller's connection and transaction."""
 
@@ -111,6 +139,8 @@ class PostgresWriter:
         self.connection = connection
         self.raw: psycopg.Connection[object] = raw
         self.deferred = False
+        self._items: _OpenCopy | None = None
+        self._orders: list[ServiceOrder] = []
 
     @property
     def needs_vacuum(self) -> bool:
@@ -130,29 +160,45 @@ class PostgresWriter:
         self.deferred = True
 
     def write_service_orders(self, orders: Sequence[ServiceOrder]) -> None:
-        if not orders:
-            return
-        statement = _copy_statement("service_orders", SERVICE_ORDER_COLUMNS, freeze=False)
-        with _as_sqlalchemy_errors(statement), self.raw.cursor().copy(statement) as copy:
-            copy.set_types(list(_SERVICE_ORDER_TYPES))
-            for order in orders:
-                copy.write_row(service_order_copy_row(order))
+        """Kept until the items' ``COPY`` pauses (nothing refers to a service order)."""
+        self._orders.extend(orders)
+        if len(self._orders) >= ORDERS_PER_FLUSH:
+            self.pause()
 
     def write_items(self, items: Sequence[OrderItem]) -> int:
         if not items:
             return 0
-        statement = _copy_statement("order_items", ITEM_COLUMNS, freeze=self.deferred)
-        with _as_sqlalchemy_errors(statement), self.raw.cursor().copy(statement) as copy:
-            copy.set_types(list(_ITEM_TYPES))
+        if self._items is None:
+            statement = _copy_statement("order_items", ITEM_COLUMNS, freeze=self.deferred)
+            self._items = _OpenCopy(self.raw, statement, list(_ITEM_TYPES))
+        copy = self._items.copy
+        with _as_sqlalchemy_errors(self._items.statement):
             for item in items:
                 copy.write_row(item_copy_row(item))
         return len(items)
 
+    def pause(self) -> None:
+        """End the items' ``COPY`` and write the service orders kept so far."""
+        if self._items is not None:
+            items, self._items = self._items, None
+            items.close()
+        if self._orders:
+            orders, self._orders = self._orders, []
+            statement = _copy_statement("service_orders", SERVICE_ORDER_COLUMNS, freeze=False)
+            with _as_sqlalchemy_errors(statement), self.raw.cursor().copy(statement) as copy:
+                copy.set_types(list(_SERVICE_ORDER_TYPES))
+                for order in orders:
+                    copy.write_row(service_order_copy_row(order))
+
     def finish(self) -> None:
+        self.pause()
         if not self.deferred:
             return
         self.connection.execute(AddConstraint(order_items.primary_key))
         create_secondary_indexes(self.connection)
 
     def release(self) -> None:
-        """Nothing to give back: every setting was ``SET LOCAL`` to the transaction."""
+        """After a failure, fail a ``COPY`` still open; every setting was ``SET LOCAL``."""
+        if self._items is not None:
+            items, self._items = self._items, None
+            items.abort()

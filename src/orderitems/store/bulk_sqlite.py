@@ -101,6 +101,9 @@ class SqliteWriter:
             rows = [service_order_insert_row(order) for order in orders]
             self.connection.exec_driver_sql(_INSERT_SERVICE_ORDER, rows)
 
+    def pause(self) -> None:
+        """Nothing to end: every batch is its own statement."""
+
     def write_items(self, items: Sequence[OrderItem]) -> int:
         """Driver-level SQL: the tuples reach ``executemany`` untouched, and errors still
         arrive as SQLAlchemy's (an ``IntegrityError`` for a repeated id)."""

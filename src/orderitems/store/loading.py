@@ -45,8 +45,10 @@ def load(engine: Engine, batches: Iterable[Batch], *, on_progress: Progress | No
         try:
             writer.start()
             for batch in batches:
-                upsert_enterprises(connection, batch.enterprises)
-                insert_services(connection, batch.services)
+                if batch.enterprises or batch.services:
+                    writer.pause()
+                    upsert_enterprises(connection, batch.enterprises)
+                    insert_services(connection, batch.services)
                 writer.write_service_orders(batch.service_orders)
                 count = writer.write_items(batch.items)
                 loaded += count
