@@ -126,6 +126,8 @@ def step_pages(args: argparse.Namespace) -> None:
         for who, start in starts.items():
             with start() as running:
                 result[f"{who}/full"] = measure(running, full, connections=8, args=args)
+                # One request at a time: the latency of a page itself, without queueing.
+                result[f"{who}/full-serial"] = measure(running, full, connections=1, args=args)
                 result[f"{who}/small"] = measure(running, small, connections=32, args=args)
             print(name, who, {k: v["median"] for k, v in result.items() if k.startswith(who)})
         save(f"pages/{name}", result)
