@@ -27,9 +27,18 @@ def fetch_rows(connection: Connection, text: str, values: Sequence[Any]) -> list
     """
     raw = connection.connection.driver_connection
     if isinstance(raw, psycopg.Connection):
-        with raw.cursor(binary=True) as binary:
-            binary.execute(text, tuple(values))
-            return binary.fetchall()
+        # Outside a transaction the read runs on its own: psycopg would first send BEGIN, and
+        # the pool a ROLLBACK when the connection comes back, two round trips per request.
+        alone = raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        if alone:
+            raw.autocommit = True
+        try:
+            with raw.cursor(binary=True) as binary:
+                binary.execute(text, tuple(values))
+                return binary.fetchall()
+        finally:
+            if alone and not raw.closed:
+                raw.autocommit = False
     cursor = raw.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(text, tuple(values))
