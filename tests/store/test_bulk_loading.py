@@ -66,9 +66,19 @@ def generated_batches(count: int, *, seed: int = 7, per_batch: int = 40) -> Iter
 
 
 def index_names(engine: Engine) -> set[str]:
+    """From the catalog: SQLAlchemy does not reflect SQLite's indexes on an expression."""
+    if engine.dialect.name == "sqlite":
+        catalog = (
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'order_items'"
+            " AND name NOT LIKE 'sqlite_autoindex%'"
+        )
+    else:
+        catalog = (
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'order_items'"
+            " AND schemaname = current_schema() AND indexname <> 'pk_order_items'"
+        )
     with engine.connect() as connection:
-        found = sa.inspect(connection).get_indexes("order_items")
-    return {str(index["name"]) for index in found}
+        return set(connection.exec_driver_sql(catalog).scalars())
 
 
 def row_counts(engine: Engine) -> tuple[int, int]:

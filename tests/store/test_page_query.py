@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -15,8 +15,9 @@ from sqlalchemy.engine import Engine
 from factories import T0, make_item, make_tenant, store_items
 from orderitems.domain.items import OrderItem
 from orderitems.domain.query import ItemQuery, PageRequest, TimeInterval
-from orderitems.store.documents import decode_item
+from orderitems.store.documents import decode_item, from_micros, to_micros
 from orderitems.store.items import select_page
+from orderitems.store.schema import CONSUMED_SPAN_BITS
 
 FIELDS = {
     "created": "created_utc",
@@ -113,3 +114,72 @@ def test_an_instant_update_window_finds_the_item_updated_at_that_instant(
     for item in items[:6]:
         instant = ItemQuery(updated=TimeInterval(item.updated_utc, item.updated_utc))
         assert item.id in all_pages(engine, enterprise_ids, instant)
+
+
+SPAN = timedelta(microseconds=2**CONSUMED_SPAN_BITS)
+
+
+@pytest.fixture(scope="module")
+def consumed_spread(engine: Engine) -> tuple[list[uuid.UUID], list[uuid.UUID], list[OrderItem]]:
+    """Two services' items consumed up to 40 days before or after creation, a few of them
+    exactly on a consumption span's first or last microsecond."""
+    tenant = make_tenant(engine, enterprises=2)
+    services = [uuid.uuid4(), uuid.uuid4()]
+    rng = random.Random(29)
+    boundary = datetime_of_span(T0 + timedelta(days=20))
+    items = []
+    for n in range(150):
+        created = T0 + timedelta(hours=rng.randrange(24 * 60))
+        consumed = created + timedelta(hours=rng.randrange(-24 * 40, 24 * 40))
+        if n % 10 == 0:
+            consumed = boundary + SPAN * (n // 10 % 4) - timedelta(microseconds=n // 10 % 2)
+        items.append(
+            make_item(
+                enterprise_id=tenant.enterprise_ids[n % 2],
+                service_id=services[n % 3 % 2],
+                created_utc=created,
+                consumed_utc=consumed,
+            )
+        )
+    store_items(engine, tenant, items)
+    return tenant.enterprise_ids, services, items
+
+
+def datetime_of_span(moment: datetime) -> datetime:
+    """The first microsecond of the consumption span holding ``moment``."""
+    micros = to_micros(moment) >> CONSUMED_SPAN_BITS << CONSUMED_SPAN_BITS
+    return from_micros(micros)
+
+
+@pytest.mark.parametrize(("start_days", "days"), [(0, 60), (18, 11), (20, 0), (-30, 20), (55, 40)])
+@pytest.mark.parametrize("portfolio", [False, True], ids=["one", "portfolio"])
+@pytest.mark.parametrize("services", [1, 2])
+def test_a_consumption_window_of_a_service_pages_through_exactly_its_items(
+    engine: Engine,
+    consumed_spread: tuple[list[uuid.UUID], list[uuid.UUID], list[OrderItem]],
+    start_days: int,
+    days: int,
+    portfolio: bool,
+    services: int,
+) -> None:
+    """One service walks each consumption span in keyset order; two collect the window."""
+    enterprise_ids, service_ids, items = consumed_spread
+    scope = enterprise_ids if portfolio else enterprise_ids[:1]
+    chosen = frozenset(service_ids[:services])
+    interval = window(start_days, days)
+    if days == 0:
+        interval = TimeInterval(datetime_of_span(interval.start), datetime_of_span(interval.start))
+    query = ItemQuery(service_ids=chosen, consumed=interval)
+    expected = sorted(
+        (
+            i
+            for i in items
+            if i.enterprise_id in scope
+            and i.service_id in chosen
+            and interval.contains(i.consumed_utc)
+        ),
+        key=lambda i: (i.created_utc, i.id.bytes),
+        reverse=True,
+    )
+    assert expected or days == 0 or start_days < 0
+    assert all_pages(engine, scope, query) == [i.id for i in expected]

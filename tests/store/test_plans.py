@@ -35,7 +35,7 @@ pytestmark = pytest.mark.slow
 ITEMS = 200_000
 QUARTER = TimeInterval(datetime(2025, 7, 1, tzinfo=UTC), datetime(2025, 10, 1, tzinfo=UTC))
 LONDON = DEMO_ENTERPRISES[0].id
-STAYS = demo_services(DEMO_ENTERPRISES[:1])[0].id
+STAYS, F_AND_B = (service.id for service in demo_services(DEMO_ENTERPRISES[:1])[:2])
 
 
 def batches() -> Iterator[Batch]:
@@ -115,9 +115,16 @@ def shapes(engine: Engine) -> dict[str, Shape]:
         "portfolio UpdatedUtc": Shape(
             ItemQuery(updated=QUARTER), "ix_order_items_created", True, portfolio=True
         ),
+        # Each consumption span of the window is walked in keyset order (migration 0005).
         "ServiceIds + ConsumedUtc": Shape(
             ItemQuery(service_ids=frozenset({STAYS}), consumed=QUARTER),
-            "ix_order_items_service_consumed",
+            "ix_order_items_service_consumed_span",
+            True,
+        ),
+        # Several services: the window is one range of the same index, its keys sorted.
+        "two ServiceIds + ConsumedUtc": Shape(
+            ItemQuery(service_ids=frozenset({STAYS, F_AND_B}), consumed=QUARTER),
+            "ix_order_items_service_consumed_span",
             False,
         ),
         "BillIds": Shape(
@@ -214,6 +221,7 @@ def check_sqlite(engine: Engine, shape: Shape) -> None:
         "ServiceIds",
         "portfolio UpdatedUtc",
         "ServiceIds + ConsumedUtc",
+        "two ServiceIds + ConsumedUtc",
         "BillIds",
         "ServiceOrderIds",
         "AccountIds",

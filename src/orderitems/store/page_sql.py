@@ -19,6 +19,7 @@ from typing import Any
 
 from orderitems.domain.query import ItemQuery, TimeInterval
 from orderitems.store.documents import to_micros
+from orderitems.store.schema import CONSUMED_SPAN, CONSUMED_SPAN_BITS
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,19 +91,28 @@ _TIME_FILTERS = (
 )
 
 
-def _conditions(sql: Statement, query: ItemQuery, position: tuple[int, uuid.UUID] | None) -> str:
+def _conditions(
+    sql: Statement,
+    query: ItemQuery,
+    position: tuple[int, uuid.UUID] | None,
+    *,
+    walk: bool,
+    spans: Extra | None = None,
+) -> str:
     """AND across properties, OR within one, then strictly after the cursor's position.
 
-    A ``ConsumedUtc`` window is a range of its own index (consumption may come long before
-    or after creation), so then no id is offered as an ordered walk: PostgreSQL, planning a
-    small page, would walk a service's items down from the newest to reach an old window.
+    ``walk``: one id may be an equality, so its index gives the keyset order. Not so with a
+    ``ConsumedUtc`` window collected as one range: PostgreSQL, planning a small page, would
+    walk a service's items down from the newest to reach an old window. ``spans`` narrows a
+    consumption window to the spans of the service index (schema.py ``CONSUMED_SPAN``).
     """
     parts: list[str] = []
-    walk = query.consumed is None
     for column, name in _ID_FILTERS:
         ids = getattr(query, name)
         if ids is not None:
             parts.append(sql.one_of(column, ids, walk=walk))
+    if spans is not None:
+        parts.append(spans(sql))
     for column, name in _TIME_FILTERS:
         interval = getattr(query, name)
         if interval is not None:
@@ -141,6 +151,24 @@ def _event_bound(query: ItemQuery) -> _EventBound | None:
 
 Extra = Callable[[Statement], str]
 
+#: A page walks at most this many (enterprise, span) branches; a wider window or portfolio
+#: collects the window's keys as one range of the same index and sorts them.
+MAX_SPAN_BRANCHES = 100
+SERVICE_SPAN_INDEX = "ix_order_items_service_consumed_span"
+
+
+def _consumption_spans(query: ItemQuery) -> range | None:
+    """The spans a ``ServiceIds`` + ``ConsumedUtc`` window covers, when the service index
+    (schema.py ``CONSUMED_SPAN``) is the one to read: no other id filter is narrower."""
+    window = query.consumed
+    if window is None or query.service_ids is None:
+        return None
+    if any(getattr(query, name) is not None for _, name in _ID_FILTERS if name != "service_ids"):
+        return None
+    start = to_micros(window.start)
+    end = start + 1 if window.is_instant else to_micros(window.end)
+    return range(start >> CONSUMED_SPAN_BITS, ((end - 1) >> CONSUMED_SPAN_BITS) + 1)
+
 
 def _table(hinted: bool, index: str) -> str:
     return f"order_items INDEXED BY {index}" if hinted else "order_items"
@@ -162,31 +190,66 @@ def page_statement(
     (the window tested on each index entry, stopping after ``Count`` matches), and items whose
     event precedes their creation, which only imported data holds (a partial index of them).
     Together they are exactly the matching items, whatever the stored times.
+
+    With one service and a ``ConsumedUtc`` window, each consumption span of the window is a
+    branch walked in keyset order (``CONSUMED_SPAN``), and the page is the newest ``Count``
+    keys of the branches' first ``Count`` each.
     """
     sql = Statement(flavour)
     locator = f"{flavour.row_locator} AS locator" if flavour.row_locator else "enterprise_id"
     order = "ORDER BY created_us DESC, id DESC"
-    # A consumption window is a range of its own index; its keys are always collected and
-    # the page's taken from them (``+ 0`` makes the order unfit for any index). Planning a
-    # small page, PostgreSQL would otherwise walk the creation order down from the newest
-    # item, testing each row, to reach a window that may lie years back.
-    branch_order = order.replace("created_us", "created_us + 0", 1) if query.consumed else order
     bound = _event_bound(query)
+    spans = _consumption_spans(query)
+    scopes = len(enterprise_ids) if len(enterprise_ids) <= merge_limit else 0
+    walk_spans = (
+        spans is not None
+        and bound is None
+        and query.service_ids is not None
+        and len(query.service_ids) == 1
+        and 0 < len(spans) * scopes <= MAX_SPAN_BRANCHES
+    )
+    # Otherwise a consumption window's keys are collected and the page's taken from them
+    # (``+ 0`` makes the order unfit for any index). Planning a small page, PostgreSQL would
+    # otherwise walk the creation order down from the newest item, testing each row, to reach
+    # a window that may lie years back.
+    collect = query.consumed is not None and not walk_spans
+    branch_order = order.replace("created_us", "created_us + 0", 1) if collect else order
     # SQLite's planner does not weigh LIMIT against a sort, nor know a new partial index is
-    # nearly empty, so it is told which index each branch walks; an id filter keeps its own.
+    # nearly empty, so it is told which index each branch walks; an id filter keeps its own,
+    # but for the service index by span, which it would not pick over the service's walk.
     has_ids = any(getattr(query, name) is not None for _, name in _ID_FILTERS)
     hinted = flavour.name == "sqlite" and not has_ids
+    by_span = _table(flavour.name == "sqlite" and spans is not None, SERVICE_SPAN_INDEX)
 
-    def keys(scope: str, *, table: str = "order_items", extra: Extra | None = None) -> str:
+    def keys(
+        scope: str,
+        *,
+        table: str = "order_items",
+        extra: Extra | None = None,
+        span: int | None = None,
+    ) -> str:
         """One branch; the text is written in order, as the values are collected in order."""
         head = f"SELECT {locator}, id, created_us FROM {table} WHERE {scope}"
-        where = _conditions(sql, query, position)
+
+        def in_spans(s: Statement) -> str:
+            if span is not None:
+                return f"{CONSUMED_SPAN} = {s.value(span)}"
+            assert spans is not None
+            first, last = s.value(spans[0]), s.value(spans[-1])
+            return f"{CONSUMED_SPAN} >= {first} AND {CONSUMED_SPAN} <= {last}"
+
+        where = _conditions(
+            sql, query, position, walk=not collect, spans=None if spans is None else in_spans
+        )
         tail = "" if extra is None else extra(sql)
         return f"{head}{where}{tail} {branch_order} LIMIT {int(count)}"
 
     def branches(scope: Callable[[], str]) -> list[str]:
+        if walk_spans:
+            assert spans is not None
+            return [keys(scope(), table=by_span, span=n) for n in spans]
         if bound is None:
-            return [keys(scope())]
+            return [keys(scope(), table=by_span)]
 
         def before_end(s: Statement) -> str:
             return f" AND created_us < {s.value(bound.end_us)}"

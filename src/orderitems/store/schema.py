@@ -199,15 +199,21 @@ for _column in ("account_id", "service_id", "service_order_id", "bill_id"):
         order_items.c.created_us,
         order_items.c.id,
     )
-# A service holds a large share of a property's items, so ``ServiceIds`` with ``ConsumedUtc``
-# needs the window as a range of its own index (migration 0003), not a filter on every row.
+# A service holds a large share of a property's items, and a consumption window is a range,
+# which no index can give in creation order. So a service's items are indexed by consumption
+# span (2**38 microseconds, about 3.2 days) and then in keyset order: a 3-month window is about
+# 30 spans, each walked in page order and stopped after ``Count`` keys (migration 0005; before
+# it, every key of the window was collected and sorted: 7 ms for a 10-item page at 1M items).
+CONSUMED_SPAN_BITS = 38
+CONSUMED_SPAN = f"(consumed_us >> {CONSUMED_SPAN_BITS})"
 sa.Index(
-    "ix_order_items_service_consumed",
+    "ix_order_items_service_consumed_span",
     order_items.c.enterprise_id,
     order_items.c.service_id,
-    order_items.c.consumed_us,
+    sa.text(CONSUMED_SPAN),
     order_items.c.created_us,
     order_items.c.id,
+    order_items.c.consumed_us,
 )
 
 # State shared by every server process when no Redis is configured (access/limits.py and
