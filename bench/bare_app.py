@@ -79,7 +79,7 @@ def dollar_placeholders(text: str) -> str:
 
 def page_sql(
     body: Body, enterprises: list[uuid.UUID], style: str, position: tuple[int, uuid.UUID] | None
-) -> tuple[str, list[Any]]:
+) -> tuple[str, list[Any], bool]:
     """The store's own page statement (store/page_sql.py), so both apps ask the same SQL."""
     statement = page_statement(
         SQLITE if style == "sqlite" else POSTGRES,
@@ -90,7 +90,7 @@ def page_sql(
         merge_limit=MAX_MERGED_ENTERPRISES,
     )
     text = dollar_placeholders(statement.text) if style == "asyncpg" else statement.text
-    return text, statement.values
+    return text, statement.values, statement.plan_each_time
 
 
 def respond_bytes(rows: list[Any]) -> bytes:
@@ -125,7 +125,8 @@ def scopes_from(rows: list[Any]) -> dict[bytes, list[uuid.UUID]]:
     return {k: sorted(v) for k, v in scopes.items()}
 
 
-Query = Callable[[str, list[Any]], Awaitable[list[Any]]]
+#: (statement, values, plan each time): the last as store/page_sql.py ``plan_each_time``.
+Query = Callable[[str, list[Any], bool], Awaitable[list[Any]]]
 
 
 async def open_database(url: str, driver: str) -> tuple[Query, dict[bytes, list[uuid.UUID]], str]:
@@ -133,7 +134,7 @@ async def open_database(url: str, driver: str) -> tuple[Query, dict[bytes, list[
         connection = sqlite3.connect(url.removeprefix("sqlite:///"), check_same_thread=False)
         connection.execute("PRAGMA cache_size=-8192")  # as store/engine.py configures ours
 
-        async def run_sqlite(statement: str, params: list[Any]) -> list[Any]:
+        async def run_sqlite(statement: str, params: list[Any], _fresh: bool) -> list[Any]:
             return connection.execute(statement, params).fetchall()
 
         return run_sqlite, scopes_from(connection.execute(TOKENS_SQL).fetchall()), "sqlite"
@@ -147,7 +148,7 @@ async def open_database(url: str, driver: str) -> tuple[Query, dict[bytes, list[
             dsn, min_size=4, max_size=4, server_settings={"search_path": search_path}
         )
 
-        async def run_asyncpg(statement: str, params: list[Any]) -> list[Any]:
+        async def run_asyncpg(statement: str, params: list[Any], _fresh: bool) -> list[Any]:
             return list(await pool.fetch(statement, *params))
 
         return run_asyncpg, scopes_from(list(await pool.fetch(TOKENS_SQL))), "asyncpg"
@@ -160,15 +161,16 @@ async def open_database(url: str, driver: str) -> tuple[Query, dict[bytes, list[
         )
         connections.put_nowait(connection)
 
-    async def run_psycopg(statement: str, params: list[Any]) -> list[Any]:
+    async def run_psycopg(statement: str, params: list[Any], fresh: bool) -> list[Any]:
         connection = await connections.get()
         try:
-            cursor = await connection.execute(statement, params, binary=True)
+            prepare = False if fresh else None
+            cursor = await connection.execute(statement, params, binary=True, prepare=prepare)
             return await cursor.fetchall()
         finally:
             connections.put_nowait(connection)
 
-    return run_psycopg, scopes_from(await run_psycopg(TOKENS_SQL, [])), "psycopg"
+    return run_psycopg, scopes_from(await run_psycopg(TOKENS_SQL, [], False)), "psycopg"
 
 
 async def read_body(receive: Callable[[], Awaitable[Message]]) -> bytes:
@@ -209,10 +211,10 @@ def create_app() -> Callable[[Scope, Any, Any], Awaitable[None]]:
                 body.limitation.cursor,
             )
             text = found.text if state["style"] != "asyncpg" else dollar_placeholders(found.text)
-            rows = await state["run"](text, found.values)
+            rows = await state["run"](text, found.values, False)
             position = (rows[0][0], body.limitation.cursor)
-        statement, params = page_sql(body, enterprises, state["style"], position)
-        payload = respond_bytes(await state["run"](statement, params))
+        statement, params, fresh = page_sql(body, enterprises, state["style"], position)
+        payload = respond_bytes(await state["run"](statement, params, fresh))
         await send(
             {
                 "type": "http.response.start",

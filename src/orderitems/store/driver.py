@@ -19,11 +19,15 @@ import psycopg
 from sqlalchemy.engine import Connection
 
 
-def fetch_rows(connection: Connection, text: str, values: Sequence[Any]) -> list[Any]:
+def fetch_rows(
+    connection: Connection, text: str, values: Sequence[Any], *, prepare: bool = True
+) -> list[Any]:
     """Every row of one statement, as the driver returns them.
 
     psycopg is asked for binary results: a document then crosses the wire as its bytes,
-    not as twice as many hex digits that the driver must decode.
+    not as twice as many hex digits that the driver must decode. It prepares a text run
+    several times on a connection, and PostgreSQL may then reuse a plan made without the
+    values; ``prepare=False`` has each run planned for its own values.
     """
     raw = connection.connection.driver_connection
     if isinstance(raw, psycopg.Connection):
@@ -34,7 +38,7 @@ def fetch_rows(connection: Connection, text: str, values: Sequence[Any]) -> list
             raw.autocommit = True
         try:
             with raw.cursor(binary=True) as binary:
-                binary.execute(text, tuple(values))
+                binary.execute(text, tuple(values), prepare=None if prepare else False)
                 return binary.fetchall()
         finally:
             if alone and not raw.closed:

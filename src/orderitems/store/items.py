@@ -69,7 +69,9 @@ def before(position: tuple[int, uuid.UUID]) -> sa.ColumnElement[bool]:
 
 
 def _run(connection: Connection, statement: page_sql.Statement) -> list[Any]:
-    return fetch_rows(connection, statement.text, statement.values)
+    return fetch_rows(
+        connection, statement.text, statement.values, prepare=not statement.plan_each_time
+    )
 
 
 def find_position(
