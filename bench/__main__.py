@@ -140,12 +140,32 @@ def step_depth(args: argparse.Namespace) -> None:
 
 
 def step_peer(args: argparse.Namespace) -> None:
+    """Prism on the mix's small-page requests; then ours, the bare app and Prism on the
+    simplest small page (``workload.simplest``), SQLite 1M: the floor of a request."""
     bodies = OUT / "sqlite-1m-small.jsonl"
     if not bodies.exists():
         raise SystemExit("run the pages step on sqlite-1m first (its small-page bodies)")
     probe = json.loads(bodies.read_text().splitlines()[0])
     with servers.prism(probe) as running:
         save("peer/prism", measure(running, bodies, connections=32, args=args))
+    url = datasets.sqlite_url(1_000_000)
+    simplest = workload.write_bodies(
+        OUT / "sqlite-1m-simplest.jsonl", workload.with_count(workload.simplest(), 10)
+    )
+    probe = json.loads(simplest.read_text().splitlines()[0])
+    starts = {
+        "ours": partial(servers.ours, url, workers=2, probe=probe, server=args.server),
+        "bare": partial(
+            servers.bare, url, workers=2, probe=probe, driver="sqlite", server=args.server
+        ),
+        "prism": partial(servers.prism, probe),
+    }
+    result = {}
+    for who, start in starts.items():
+        with start() as running:
+            result[who] = measure(running, simplest, connections=32, args=args)
+        print("simplest small page", who, result[who]["median"])
+    save("peer/simplest", result)
 
 
 def step_servers(args: argparse.Namespace) -> None:

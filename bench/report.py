@@ -116,11 +116,33 @@ def targets_table(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def simplest_table(results: dict[str, Any]) -> list[str]:
+    """Ours, the bare app and Prism on the cheapest small page (bench/workload.py)."""
+    found = results.get("peer/simplest")
+    if not found:
+        return []
+    prism = found["prism"]["median"]["requests_per_s"]
+    lines = [
+        "| app | req/s | p50 / p99 ms | x Prism | worker RSS MB |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for who in ("ours", "bare", "prism"):
+        figures = found[who]["median"]
+        lines.append(
+            f"| {who} | {figures['requests_per_s']:,.0f}"
+            f" | {figures['p50_ms']:.1f} / {figures['p99_ms']:.1f}"
+            f" | {figures['requests_per_s'] / prism:.2f} | {found[who]['worker_rss_mb']:.0f} |"
+        )
+    return lines
+
+
 def main() -> None:
     results = json.loads(RESULTS.read_text())
     print("\n".join(targets_table(results)))
     print()
     print("\n".join(pages_table(results)))
+    print()
+    print("\n".join(simplest_table(results)))
     for key in ("peer/prism", "servers", "drivers", "serialise", "load", "machine"):
         if key in results:
             value = results[key]

@@ -115,3 +115,22 @@ def write_bodies(path: Path, bodies: Sequence[dict[str, Any]]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(b, separators=(",", ":")) + "\n" for b in bodies))
     return path
+
+
+def simplest(*, bodies: int = 48, seed: int = 7) -> list[dict[str, Any]]:
+    """The cheapest page there is: one property's 3-month ``CreatedUtc`` window, walked down
+    its creation-order index. It separates what the mix's queries cost from what the server
+    costs per request (the peer step)."""
+    rng = random.Random(seed)
+    chosen = []
+    for n in range(bodies):
+        enterprise = DEMO_ENTERPRISES[n % len(DEMO_ENTERPRISES)]
+        chosen.append(
+            {
+                "ClientToken": CLIENT,
+                "AccessToken": TOKENS[enterprise.id],
+                "Client": "bench",
+                "CreatedUtc": _window(rng),
+            }
+        )
+    return chosen
