@@ -140,6 +140,7 @@ def test_every_response_carries_a_request_id_unique_per_request(
             assert response.status_code == status, response.text
             request_id = response.headers.get("Request-Id")
             assert request_id, f"{status} has no Request-Id"
+            assert uuid.UUID(request_id).version == 4, request_id
             if status >= 400:
                 assert response.json()["RequestId"] == request_id
             seen.append(request_id)

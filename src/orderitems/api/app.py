@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import random
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -121,6 +122,13 @@ class Exchange:
         }
 
 
+def new_request_id() -> str:
+    """A random version-4 uuid for ``Request-Id``: it names a request, it guards nothing, so
+    it comes from ``random`` (reseeded in a forked child) rather than a system call per
+    request as ``uuid.uuid4`` makes (4% of a small page's time)."""
+    return str(uuid.UUID(int=random.getrandbits(128), version=4))
+
+
 class Dispatcher:
     """Every path and method lands here, so every answer has the error body and Request-Id."""
 
@@ -169,7 +177,7 @@ class Dispatcher:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
         exchange = Exchange(
-            request_id=str(uuid.uuid4()),
+            request_id=new_request_id(),
             method=request.method,
             path=request.url.path,
             at_us=time.time_ns() // 1000,
