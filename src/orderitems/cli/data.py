@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import itertools
+import os
 import sys
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
-import msgspec
 import typer
 from rich.progress import (
     BarColumn,
@@ -27,9 +27,9 @@ from sqlalchemy.exc import IntegrityError
 
 from orderitems.access.tokens import create_access_token, hash_token
 from orderitems.cli.common import DbOption, console, engine_for, settings_from
+from orderitems.cli.importing import ImportProblem, import_batches
 from orderitems.cli.rates import seed_demo_rates
-from orderitems.domain.enterprises import Enterprise, Pricing, ServiceOrder, ServiceOrderKind
-from orderitems.domain.items import OrderItem, OrderItemType
+from orderitems.domain.enterprises import Enterprise
 from orderitems.fixtures.demo import (
     DEMO_ENTERPRISES,
     DEMO_PERIOD_END,
@@ -40,19 +40,15 @@ from orderitems.fixtures.generator import demo_services
 from orderitems.fixtures.generator import generate as generate_bundles
 from orderitems.settings import Settings
 from orderitems.store import tokens as token_store
+from orderitems.store.bulk_lines import BLOCK_BYTES, decoded_blocks
 from orderitems.store.items import count_items, iter_documents
-from orderitems.store.loading import Batch, load
+from orderitems.store.loading import Batch, item_encoder, load
 from orderitems.store.migrate import upgrade
 from orderitems.store.reference import list_enterprises
 
 #: Items per loaded batch: small enough that a batch's decoded objects stay in the CPU cache.
 BATCH = 1000
 FIRST_TASK = TaskID(0)
-
-#: Items whose service order is a reservation when an import has to create the order.
-RESERVATION_TYPES = frozenset(
-    {OrderItemType.SPACE_ORDER, OrderItemType.NIGHT_REBATE, OrderItemType.CITY_TAX}
-)
 
 
 @contextmanager
@@ -201,78 +197,29 @@ def generate(
         console.print(f"Generated {loaded} order items into {settings.database_url}")
 
 
-def _read_items(
-    lines: Iterable[bytes], known_enterprises: set[uuid.UUID], source: str
-) -> Iterator[Batch]:
-    """Decode JSON Lines of order items; a bad line stops the import with its line number."""
-    decoder = msgspec.json.Decoder(OrderItem)
-    seen_orders: set[tuple[uuid.UUID, uuid.UUID]] = set()
-    items: list[OrderItem] = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            items.append(decoder.decode(line))
-        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-            raise ImportProblem(f"{source}, line {number}: {exc}") from None
-        if len(items) >= BATCH:
-            yield _import_batch(items, known_enterprises, seen_orders)
-            items = []
-    if items:
-        yield _import_batch(items, known_enterprises, seen_orders)
-
-
-class ImportProblem(Exception):
-    """A line that is not an order item in the API's shape."""
-
-
-def _import_batch(
-    items: list[OrderItem],
-    known_enterprises: set[uuid.UUID],
-    seen_orders: set[tuple[uuid.UUID, uuid.UUID]],
-) -> Batch:
-    enterprises: list[Enterprise] = []
-    orders: list[ServiceOrder] = []
-    for item in items:
-        if item.enterprise_id not in known_enterprises:
-            known_enterprises.add(item.enterprise_id)
-            enterprises.append(
-                Enterprise(
-                    id=item.enterprise_id,
-                    name=f"Imported enterprise {item.enterprise_id}",
-                    currency=item.amount.currency,
-                    tax_environment="Unknown",
-                    pricing=Pricing.GROSS,
-                    time_zone="UTC",
-                )
-            )
-        key = (item.enterprise_id, item.service_order_id)
-        if key not in seen_orders:
-            seen_orders.add(key)
-            orders.append(
-                ServiceOrder(
-                    enterprise_id=item.enterprise_id,
-                    id=item.service_order_id,
-                    service_id=item.service_id,
-                    kind=ServiceOrderKind.RESERVATION
-                    if item.type in RESERVATION_TYPES
-                    else ServiceOrderKind.PRODUCT_SERVICE_ORDER,
-                    account_id=item.account_id,
-                    start_utc=None,
-                    end_utc=None,
-                )
-            )
-    return Batch(items=list(items), service_orders=orders, enterprises=enterprises)
-
-
 def _count_lines(path: Path) -> int:
-    with path.open("rb") as lines:
-        return sum(1 for line in lines if line.strip())
+    """Lines for the progress bar's total: newlines counted in large reads (blank lines too;
+    the bar is set to the items loaded at the end)."""
+    lines = 0
+    last = b"\n"
+    with path.open("rb") as stream:
+        while block := stream.read(1 << 24):
+            lines += block.count(b"\n")
+            last = block[-1:]
+    return lines + (last != b"\n")
 
 
 def import_items(
     source: Annotated[str, typer.Argument(help="JSON Lines file of order items, or - for stdin.")],
     db: DbOption = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            show_default="the number of CPUs",
+            help="Processes that decode lines beside the one writing; 0 decodes in the writer.",
+        ),
+    ] = None,
 ) -> None:
     """Load order items (JSON Lines, the API's Order item shape) into a database, atomically."""
     settings = settings_from(database_url=db)
@@ -282,13 +229,19 @@ def import_items(
             known = {e.id for e in list_enterprises(connection)}
         stream = sys.stdin.buffer if source == "-" else Path(source).open("rb")
         total = None if source == "-" else _count_lines(Path(source))
+        if workers is None:
+            workers = os.cpu_count() or 1
+        if total is not None and total * 2000 < BLOCK_BYTES:
+            workers = 0  # a block or less: starting workers would take longer than decoding
         try:
             with stream, progress_bar("Importing", total) as progress:
+                blocks = decoded_blocks(stream, item_encoder(engine), workers=workers)
                 loaded = load(
                     engine,
-                    _read_items(stream, known, source),
+                    import_batches(blocks, known, source),
                     on_progress=lambda n: progress.advance(FIRST_TASK, n),
                 )
+                progress.update(FIRST_TASK, total=loaded, completed=loaded)
         except ImportProblem as exc:
             console.print(f"[red]Nothing imported.[/] {exc}")
             raise typer.Exit(1) from None

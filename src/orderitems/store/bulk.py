@@ -1,4 +1,4 @@
-"""What both bulk writers share: the column order of a written row and the deferred indexes.
+"""What both bulk writers share: the protocol, the deferred indexes, the paused collector.
 
 A bulk writer keeps the load inside the caller's one transaction, so a failed or interrupted
 load leaves nothing. Into an empty items table it drops the secondary indexes first and builds
@@ -18,34 +18,8 @@ import sqlalchemy as sa
 
 from orderitems.domain.enterprises import ServiceOrder
 from orderitems.domain.items import OrderItem
+from orderitems.store.bulk_rows import ITEM_COLUMNS, SERVICE_ORDER_COLUMNS, EncodedItems
 from orderitems.store.schema import order_items, service_orders
-
-#: The written columns of an item, in the order of the values the writers produce.
-ITEM_COLUMNS: tuple[str, ...] = (
-    "enterprise_id",
-    "id",
-    "account_id",
-    "service_id",
-    "service_order_id",
-    "bill_id",
-    "created_us",
-    "updated_us",
-    "consumed_us",
-    "canceled_us",
-    "closed_us",
-    "accounting_state",
-    "type",
-    "document",
-)
-SERVICE_ORDER_COLUMNS: tuple[str, ...] = (
-    "enterprise_id",
-    "id",
-    "service_id",
-    "kind",
-    "account_id",
-    "start_us",
-    "end_us",
-)
 
 assert set(ITEM_COLUMNS) == set(order_items.c.keys()), "every item column is written"
 assert set(SERVICE_ORDER_COLUMNS) == set(service_orders.c.keys())
@@ -64,11 +38,17 @@ class BulkWriter(Protocol):
 
     def write_items(self, items: Sequence[OrderItem]) -> int: ...
 
+    def write_encoded(self, encoded: EncodedItems) -> int:
+        """Write rows made by this engine's encoder (bulk_rows.py); returns how many items."""
+
     def finish(self) -> None:
         """Build any dropped indexes; a duplicate key surfaces here as an IntegrityError."""
 
+    def abandon(self) -> None:
+        """The load failed: end what is in progress, before its transaction rolls back."""
+
     def release(self) -> None:
-        """Undo connection settings of the load, after it committed or failed."""
+        """Undo connection settings of the load, after it committed or rolled back."""
 
 
 def secondary_indexes() -> list[sa.Index]:

@@ -6,12 +6,16 @@ all-visible: the covering indexes then answer index-only from the first query, w
 VACUUM) and drops every index, the primary key included, to build them once at the end.
 That holds an ACCESS EXCLUSIVE lock on the empty table until the load commits. Otherwise rows
 go through the live indexes and the caller runs VACUUM afterwards (``needs_vacuum``).
+
+Rows arrive packed in ``COPY``'s binary format (bulk_rows.py), possibly by worker processes,
+and are passed on as bytes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager, suppress
+from typing import cast
 
 import psycopg
 import sqlalchemy as sa
@@ -22,11 +26,18 @@ from sqlalchemy.schema import AddConstraint, DropConstraint
 from orderitems.domain.enterprises import ServiceOrder
 from orderitems.domain.items import OrderItem
 from orderitems.store.bulk import (
-    ITEM_COLUMNS,
-    SERVICE_ORDER_COLUMNS,
     create_secondary_indexes,
     drop_secondary_indexes,
     items_table_is_empty,
+)
+from orderitems.store.bulk_rows import (
+    COPY_HEADER,
+    COPY_TRAILER,
+    ITEM_COLUMNS,
+    SERVICE_ORDER_COLUMNS,
+    EncodedItems,
+    copy_rows,
+    service_order_copy_bytes,
 )
 from orderitems.store.documents import encode_item, to_micros
 from orderitems.store.schema import order_items
@@ -36,7 +47,9 @@ ORDERS_PER_FLUSH = 50_000
 #: Memory for each index build at the end of a load into an empty table (sorts in memory).
 INDEX_BUILD_MEMORY = "1GB"
 
-_ITEM_TYPES = (
+#: The items' column types, to write ``item_copy_row`` tuples with psycopg (tests compare
+#: that with the rows packed by bulk_rows.py).
+ITEM_COPY_TYPES = (
     "uuid",
     "uuid",
     "uuid",
@@ -52,11 +65,10 @@ _ITEM_TYPES = (
     "text",
     "bytea",
 )
-_SERVICE_ORDER_TYPES = ("uuid", "uuid", "uuid", "text", "uuid", "int8", "int8")
 
 
 def item_copy_row(item: OrderItem) -> tuple[object, ...]:
-    """An item as a ``COPY`` row in ``ITEM_COLUMNS`` order (the same values as ``item_row``)."""
+    """An item's values in ``ITEM_COLUMNS`` order as psycopg adapts them (``item_row``'s)."""
     canceled = item.canceled_utc
     closed = item.closed_utc
     return (
@@ -77,16 +89,7 @@ def item_copy_row(item: OrderItem) -> tuple[object, ...]:
     )
 
 
-def service_order_copy_row(order: ServiceOrder) -> tuple[object, ...]:
-    return (
-        order.enterprise_id,
-        order.id,
-        order.service_id,
-        order.kind.value,
-        order.account_id,
-        None if order.start_utc is None else to_micros(order.start_utc),
-        None if order.end_utc is None else to_micros(order.end_utc),
-    )
+__all__ = ["ITEM_COPY_TYPES", "PostgresWriter", "item_copy_row"]
 
 
 def _copy_statement(table: str, columns: Sequence[str], *, freeze: bool) -> str:
@@ -109,17 +112,18 @@ class _OpenCopy:
     the server takes in one batch while the client makes the rows of the next; a ``COPY`` per
     batch would make each side wait for the other at every batch's end."""
 
-    def __init__(self, raw: psycopg.Connection[object], statement: str, types: list[str]) -> None:
+    def __init__(self, raw: psycopg.Connection[object], statement: str) -> None:
         self.statement = statement
         self._stack = ExitStack()
         cursor = self._stack.enter_context(raw.cursor())
         writer = QueuedLibpqWriter(cursor)
         self.copy = self._stack.enter_context(cursor.copy(statement, writer=writer))
-        self.copy.set_types(types)
+        self.copy.write(COPY_HEADER)
 
     def close(self) -> None:
         """End the ``COPY``: the server has every row once this returns."""
         with _as_sqlalchemy_errors(self.statement):
+            self.copy.write(COPY_TRAILER)
             self._stack.close()
 
     def abort(self) -> None:
@@ -140,7 +144,7 @@ class PostgresWriter:
         self.raw: psycopg.Connection[object] = raw
         self.deferred = False
         self._items: _OpenCopy | None = None
-        self._orders: list[ServiceOrder] = []
+        self._orders: list[bytes] = []  # binary COPY rows
 
     @property
     def needs_vacuum(self) -> bool:
@@ -161,21 +165,28 @@ class PostgresWriter:
 
     def write_service_orders(self, orders: Sequence[ServiceOrder]) -> None:
         """Kept until the items' ``COPY`` pauses (nothing refers to a service order)."""
-        self._orders.extend(orders)
+        self._keep_orders([service_order_copy_bytes(order) for order in orders])
+
+    def _keep_orders(self, rows: list[bytes]) -> None:
+        self._orders.extend(rows)
         if len(self._orders) >= ORDERS_PER_FLUSH:
             self.pause()
 
     def write_items(self, items: Sequence[OrderItem]) -> int:
-        if not items:
+        return self.write_encoded(copy_rows(items, ())) if items else 0
+
+    def write_encoded(self, encoded: EncodedItems) -> int:
+        if not isinstance(encoded.rows, bytes):
+            raise TypeError("PostgresWriter writes the rows of bulk_rows.copy_rows")
+        self._keep_orders(cast(list[bytes], encoded.service_orders))
+        if not encoded.count:
             return 0
         if self._items is None:
             statement = _copy_statement("order_items", ITEM_COLUMNS, freeze=self.deferred)
-            self._items = _OpenCopy(self.raw, statement, list(_ITEM_TYPES))
-        copy = self._items.copy
+            self._items = _OpenCopy(self.raw, statement)
         with _as_sqlalchemy_errors(self._items.statement):
-            for item in items:
-                copy.write_row(item_copy_row(item))
-        return len(items)
+            self._items.copy.write(encoded.rows)
+        return encoded.count
 
     def pause(self) -> None:
         """End the items' ``COPY`` and write the service orders kept so far."""
@@ -186,9 +197,7 @@ class PostgresWriter:
             orders, self._orders = self._orders, []
             statement = _copy_statement("service_orders", SERVICE_ORDER_COLUMNS, freeze=False)
             with _as_sqlalchemy_errors(statement), self.raw.cursor().copy(statement) as copy:
-                copy.set_types(list(_SERVICE_ORDER_TYPES))
-                for order in orders:
-                    copy.write_row(service_order_copy_row(order))
+                copy.write(b"".join([COPY_HEADER, *orders, COPY_TRAILER]))
 
     def finish(self) -> None:
         self.pause()
@@ -197,8 +206,11 @@ class PostgresWriter:
         self.connection.execute(AddConstraint(order_items.primary_key))
         create_secondary_indexes(self.connection)
 
-    def release(self) -> None:
-        """After a failure, fail a ``COPY`` still open; every setting was ``SET LOCAL``."""
+    def abandon(self) -> None:
+        """Fail a ``COPY`` still open, so that the rollback can run on the connection."""
         if self._items is not None:
             items, self._items = self._items, None
             items.abort()
+
+    def release(self) -> None:
+        """Nothing to undo: every setting of the load was ``SET LOCAL``."""

@@ -2,7 +2,8 @@
 
 The rows go in through the engine's bulk path (``COPY`` on PostgreSQL, a prepared insert on
 SQLite, store/bulk*.py), all in one transaction, so a failed or interrupted load leaves
-nothing behind, not even a half-written batch.
+nothing behind, not even a half-written batch. A batch holds either items or rows already
+encoded by ``item_encoder(engine)`` (an import makes those in worker processes).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from orderitems.domain.enterprises import Enterprise, Service, ServiceOrder
 from orderitems.domain.items import OrderItem
 from orderitems.store.bulk import BulkWriter, collector_paused
 from orderitems.store.bulk_postgres import PostgresWriter
+from orderitems.store.bulk_rows import EncodedItems, ItemEncoder, copy_rows, sqlite_rows
 from orderitems.store.bulk_sqlite import SqliteWriter
 from orderitems.store.engine import is_sqlite, refresh_statistics
 from orderitems.store.reference import insert_services, upsert_enterprises
@@ -31,31 +33,44 @@ class Batch:
     service_orders: Sequence[ServiceOrder] = ()
     enterprises: Sequence[Enterprise] = ()
     services: Sequence[Service] = field(default_factory=tuple)
+    encoded: EncodedItems | None = None
 
 
 def bulk_writer(connection: Connection) -> BulkWriter:
     return SqliteWriter(connection) if is_sqlite(connection.engine) else PostgresWriter(connection)
 
 
+def item_encoder(engine: Engine) -> ItemEncoder:
+    """The function that makes ``Batch.encoded`` for this engine's writer."""
+    return sqlite_rows if is_sqlite(engine) else copy_rows
+
+
 def load(engine: Engine, batches: Iterable[Batch], *, on_progress: Progress | None = None) -> int:
     """Write every batch in one transaction: a failed or interrupted load leaves nothing."""
     loaded = 0
-    with collector_paused(), engine.begin() as connection:
+    with collector_paused(), engine.connect() as connection:
         writer = bulk_writer(connection)
         try:
-            writer.start()
-            for batch in batches:
-                if batch.enterprises or batch.services:
-                    writer.pause()
-                    upsert_enterprises(connection, batch.enterprises)
-                    insert_services(connection, batch.services)
-                writer.write_service_orders(batch.service_orders)
-                count = writer.write_items(batch.items)
-                loaded += count
-                if on_progress is not None:
-                    on_progress(count)
-            writer.finish()
-            refresh_statistics(connection)
+            with connection.begin():
+                try:
+                    writer.start()
+                    for batch in batches:
+                        if batch.enterprises or batch.services:
+                            writer.pause()
+                            upsert_enterprises(connection, batch.enterprises)
+                            insert_services(connection, batch.services)
+                        writer.write_service_orders(batch.service_orders)
+                        count = writer.write_items(batch.items)
+                        if batch.encoded is not None:
+                            count += writer.write_encoded(batch.encoded)
+                        loaded += count
+                        if on_progress is not None:
+                            on_progress(count)
+                    writer.finish()
+                    refresh_statistics(connection)
+                except BaseException:
+                    writer.abandon()
+                    raise
         finally:
             writer.release()
     tidy_after_load(engine, writer)
@@ -64,10 +79,12 @@ def load(engine: Engine, batches: Iterable[Batch], *, on_progress: Progress | No
 
 def tidy_after_load(engine: Engine, writer: BulkWriter) -> None:
     """Outside the load's transaction: make new rows visible to index-only scans (PostgreSQL
-    VACUUM) or fold the load's write-ahead log into the database file (SQLite)."""
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        if isinstance(writer, PostgresWriter):
-            if writer.needs_vacuum:
+    VACUUM) or fold the load's write-ahead log into the database file (SQLite, when the load
+    went through the log rather than the rollback journal)."""
+    if isinstance(writer, PostgresWriter):
+        if writer.needs_vacuum:
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
                 connection.exec_driver_sql("VACUUM order_items")
-        else:
+    elif isinstance(writer, SqliteWriter) and writer.through_wal:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")

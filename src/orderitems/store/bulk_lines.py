@@ -1,0 +1,149 @@
+"""JSON Lines of order items decoded into rows by worker processes, for a bulk load.
+
+Decoding and validating a line and re-encoding it as the stored document cost several times
+what writing the finished row costs the loading process, and a machine has more than one
+core. So the lines go in blocks (``BLOCK_BYTES`` of whole lines) to a pool of worker
+processes, which hand back rows already in the writer's form (bulk_rows.py), in order, with
+the service orders the block names and the first bad line, if any, by its number. The loading
+process only reads blocks, passes rows on and keeps the one transaction (loading.py).
+This module imports nothing heavy, so a worker starts in a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import os
+import signal
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import msgspec
+
+from orderitems.domain.enterprises import ServiceOrder, ServiceOrderKind
+from orderitems.domain.items import OrderItem, OrderItemType
+from orderitems.store.bulk_rows import EncodedItems, ItemEncoder, order_key
+
+#: Bytes of whole lines per block handed to a worker: about 600 items of the API's shape.
+BLOCK_BYTES = 1 << 20
+#: Blocks sent ahead of the one being written, per worker: enough to keep every worker busy.
+BLOCKS_AHEAD = 3
+
+#: Items whose service order is a reservation when an import has to create the order.
+RESERVATION_TYPES = frozenset(
+    {OrderItemType.SPACE_ORDER, OrderItemType.NIGHT_REBATE, OrderItemType.CITY_TAX}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedBlock:
+    """A block's rows, with the enterprises and service orders its items name (first seen
+    in the block), or the first bad line (``"line N: why"``) and nothing else."""
+
+    rows: EncodedItems
+    order_keys: list[bytes]  # each of ``rows.service_orders``' primary key
+    enterprises: list[tuple[uuid.UUID, str]]  # id and currency
+    problem: str | None = None
+
+
+_decoder = msgspec.json.Decoder(OrderItem)
+
+
+def _service_order(item: OrderItem) -> ServiceOrder:
+    """The order an imported item names, as far as the item tells."""
+    return ServiceOrder(
+        enterprise_id=item.enterprise_id,
+        id=item.service_order_id,
+        service_id=item.service_id,
+        kind=ServiceOrderKind.RESERVATION
+        if item.type in RESERVATION_TYPES
+        else ServiceOrderKind.PRODUCT_SERVICE_ORDER,
+        account_id=item.account_id,
+        start_utc=None,
+        end_utc=None,
+    )
+
+
+def decode_block(encoder: ItemEncoder, block: bytes, first_line: int) -> DecodedBlock:
+    """Decode every line of ``block`` (line ``first_line`` first) and encode its rows."""
+    items: list[OrderItem] = []
+    for number, line in enumerate(block.split(b"\n"), start=first_line):
+        if not line.strip():
+            continue
+        try:
+            items.append(_decoder.decode(line))
+        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            return DecodedBlock(encoder((), ()), [], [], problem=f"line {number}: {exc}")
+    enterprises: dict[uuid.UUID, str] = {}
+    orders: dict[tuple[uuid.UUID, uuid.UUID], ServiceOrder] = {}
+    for item in items:
+        enterprises.setdefault(item.enterprise_id, item.amount.currency)
+        key = (item.enterprise_id, item.service_order_id)
+        if key not in orders:
+            orders[key] = _service_order(item)
+    new_orders = list(orders.values())
+    return DecodedBlock(
+        encoder(items, new_orders),
+        [order_key(order) for order in new_orders],
+        list(enterprises.items()),
+    )
+
+
+def read_blocks(stream: BinaryIO, block_bytes: int = BLOCK_BYTES) -> Iterator[tuple[int, bytes]]:
+    """Blocks of whole lines, each with the number of its first line."""
+    first_line = 1
+    while chunk := stream.read(block_bytes):
+        block = chunk + stream.readline()  # on to the end of the line the read cut
+        yield first_line, block
+        first_line += block.count(b"\n")
+
+
+def _watch_parent(parent: int) -> None:
+    """A worker whose loading process died (``kill -9``) has nobody to answer: it leaves."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
+
+
+def _start_worker(parent: int) -> None:
+    """Ctrl-C reaches the whole process group; the loading process alone handles it. Without
+    the cyclic collector, as in the loading process (bulk.py): a worker of ``orderitems
+    import`` has imported the whole command line, and the collector walked all of it again
+    and again while a block's items piled up, which made decoding five times slower."""
+    gc.disable()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+def decoded_blocks(
+    stream: BinaryIO, encoder: ItemEncoder, *, workers: int, block_bytes: int = BLOCK_BYTES
+) -> Iterator[DecodedBlock]:
+    """Every block decoded, in the stream's order; ``workers=0`` decodes in this process."""
+    blocks = read_blocks(stream, block_bytes)
+    if workers == 0:
+        for first_line, block in blocks:
+            yield decode_block(encoder, block, first_line)
+        return
+    # A fresh interpreter per worker, never a fork of this one (threads, open connections).
+    pool = ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_start_worker,
+        initargs=(os.getpid(),),
+    )
+    pending: deque[Future[DecodedBlock]] = deque()
+    try:
+        for first_line, block in blocks:
+            pending.append(pool.submit(decode_block, encoder, block, first_line))
+            if len(pending) > BLOCKS_AHEAD * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)

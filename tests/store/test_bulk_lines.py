@@ -1,0 +1,151 @@
+"""Rows packed without a connection, and JSON Lines decoded by worker processes.
+
+The packed ``COPY`` rows must be exactly what psycopg makes of the same values; the worker
+pool must give back the blocks of a file in order, and a bad line by its number in the file.
+"""
+
+from __future__ import annotations
+
+import io
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from factories import make_enterprise
+from orderitems.domain.enterprises import ServiceOrder
+from orderitems.domain.items import OrderItem
+from orderitems.fixtures.generator import generate
+from orderitems.store.bulk_lines import decoded_blocks, read_blocks
+from orderitems.store.bulk_postgres import ITEM_COPY_TYPES, item_copy_row
+from orderitems.store.bulk_rows import (
+    COPY_HEADER,
+    COPY_TRAILER,
+    ITEM_COLUMNS,
+    SERVICE_ORDER_COLUMNS,
+    copy_rows,
+    item_insert_row,
+    service_order_insert_row,
+    sqlite_rows,
+)
+from orderitems.store.documents import encode_item
+
+ENTERPRISE = make_enterprise()
+
+
+def generated(count: int, *, seed: int = 5) -> tuple[list[OrderItem], list[ServiceOrder]]:
+    bundles = list(generate(seed=seed, count=count, enterprises=[ENTERPRISE]))
+    return [i for b in bundles for i in b.items], [b.service_order for b in bundles]
+
+
+def lines_of(items: list[OrderItem]) -> bytes:
+    return b"".join(encode_item(item) + b"\n" for item in items)
+
+
+@pytest.fixture
+def pg(postgres_admin_url: str) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+    url = postgres_admin_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(url) as connection:
+        yield connection
+        connection.rollback()
+
+
+def test_packed_copy_rows_are_what_psycopg_writes_of_the_same_values(
+    pg: psycopg.Connection[tuple[object, ...]],
+) -> None:
+    items, orders = generated(300)
+    assert any(i.bill_id is None for i in items)
+    assert any(i.closed_utc for i in items)
+    assert any(i.account_id is None for i in items) or any(o.account_id is None for o in orders)
+    columns = ", ".join(ITEM_COLUMNS)
+    types = ", ".join(
+        f"{c} {'bigint' if t == 'int8' else t}"
+        for c, t in zip(ITEM_COLUMNS, ITEM_COPY_TYPES, strict=True)
+    )
+    pg.execute(f"create temp table by_psycopg ({types}) on commit drop")
+    pg.execute("create temp table packed (like by_psycopg) on commit drop")
+    with pg.cursor().copy(f"copy by_psycopg ({columns}) from stdin (format binary)") as copy:
+        copy.set_types(list(ITEM_COPY_TYPES))
+        for item in items:
+            copy.write_row(item_copy_row(item))
+    encoded = copy_rows(items, orders)
+    assert isinstance(encoded.rows, bytes)
+    with pg.cursor().copy(f"copy packed ({columns}) from stdin (format binary)") as copy:
+        copy.write(COPY_HEADER + encoded.rows + COPY_TRAILER)
+    differ = "select count(*) from ((table by_psycopg except all table packed)"
+    differ += " union all (table packed except all table by_psycopg)) d"
+    assert pg.execute(differ).fetchone() == (0,)
+    assert pg.execute("select count(*) from packed").fetchone() == (len(items),)
+
+    pg.execute(
+        "create temp table orders (enterprise_id uuid, id uuid, service_id uuid, kind text,"
+        " account_id uuid, start_us bigint, end_us bigint) on commit drop"
+    )
+    order_columns = ", ".join(SERVICE_ORDER_COLUMNS)
+    rows = b"".join(row for row in encoded.service_orders if isinstance(row, bytes))
+    with pg.cursor().copy(f"copy orders ({order_columns}) from stdin (format binary)") as copy:
+        copy.write(COPY_HEADER + rows + COPY_TRAILER)
+    stored = pg.execute(f"select {order_columns} from orders").fetchall()
+    expected = [
+        tuple(v.bytes if isinstance(v, uuid.UUID) else v for v in row)
+        for row in [
+            (o.enterprise_id, o.id, o.service_id, o.kind.value, o.account_id) for o in orders
+        ]
+    ]
+    assert [
+        tuple(v.bytes if isinstance(v, uuid.UUID) else v for v in row[:5]) for row in stored
+    ] == expected
+
+
+def test_sqlite_rows_are_the_insert_rows() -> None:
+    items, orders = generated(50)
+    encoded = sqlite_rows(items, orders)
+    assert encoded.count == len(items)
+    assert encoded.rows == [item_insert_row(i) for i in items]
+    assert encoded.service_orders == [service_order_insert_row(o) for o in orders]
+
+
+def test_blocks_hold_whole_lines_and_know_their_first_line_number() -> None:
+    items, _ = generated(120)
+    data = lines_of(items)
+    blocks = list(read_blocks(io.BytesIO(data), block_bytes=5000))
+    assert len(blocks) > 10
+    assert b"".join(block for _, block in blocks) == data
+    numbers = [first for first, _ in blocks]
+    counts = [block.count(b"\n") for _, block in blocks]
+    assert numbers == [1 + sum(counts[:k]) for k in range(len(blocks))]
+    assert all(block.endswith(b"\n") for _, block in blocks)
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_worker_processes_give_back_every_row_in_the_file_order(workers: int) -> None:
+    items, orders = generated(400)
+    data = lines_of(items)
+    decoded = list(
+        decoded_blocks(io.BytesIO(data), sqlite_rows, workers=workers, block_bytes=20_000)
+    )
+    assert len(decoded) > 5
+    assert all(block.problem is None for block in decoded)
+    rows = [
+        row for block in decoded if isinstance(block.rows.rows, list) for row in block.rows.rows
+    ]
+    assert rows == [item_insert_row(i) for i in items]
+    assert sum(block.rows.count for block in decoded) == len(items)
+    keys = {key for block in decoded for key in block.order_keys}
+    assert keys == {o.enterprise_id.bytes + o.id.bytes for o in orders}
+    assert {e for block in decoded for e, _ in block.enterprises} == {ENTERPRISE.id}
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_a_bad_line_in_a_later_block_is_reported_by_its_number_in_the_file(workers: int) -> None:
+    items, _ = generated(300)
+    lines = lines_of(items).splitlines(keepends=True)
+    lines[250] = b'{"Id": "not an order item"}\n'
+    lines.insert(10, b"\n")  # blank lines count as lines, as an editor shows them
+    decoded = decoded_blocks(
+        io.BytesIO(b"".join(lines)), copy_rows, workers=workers, block_bytes=20_000
+    )
+    problems = [block.problem for block in decoded if block.problem is not None]
+    assert len(problems) == 1
+    assert problems[0].startswith("line 252: ")
