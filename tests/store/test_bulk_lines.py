@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -17,7 +18,7 @@ from factories import make_enterprise
 from orderitems.domain.enterprises import ServiceOrder
 from orderitems.domain.items import OrderItem
 from orderitems.fixtures.generator import generate
-from orderitems.store.bulk_lines import decoded_blocks, read_blocks
+from orderitems.store.bulk_lines import decoded_blocks, read_block, split_blocks
 from orderitems.store.bulk_postgres import ITEM_COPY_TYPES, item_copy_row
 from orderitems.store.bulk_rows import (
     COPY_HEADER,
@@ -106,25 +107,29 @@ def test_sqlite_rows_are_the_insert_rows() -> None:
     assert encoded.service_orders == [service_order_insert_row(o) for o in orders]
 
 
-def test_blocks_hold_whole_lines_and_know_their_first_line_number() -> None:
+@pytest.mark.parametrize("as_file", [True, False])
+def test_blocks_hold_whole_lines(tmp_path: Path, as_file: bool) -> None:
     items, _ = generated(120)
     data = lines_of(items)
-    blocks = list(read_blocks(io.BytesIO(data), block_bytes=5000))
+    (tmp_path / "items.jsonl").write_bytes(data)
+    source = tmp_path / "items.jsonl" if as_file else io.BytesIO(data)
+    blocks = [read_block(block) for block in split_blocks(source, block_bytes=5000)]
     assert len(blocks) > 10
-    assert b"".join(block for _, block in blocks) == data
-    numbers = [first for first, _ in blocks]
-    counts = [block.count(b"\n") for _, block in blocks]
-    assert numbers == [1 + sum(counts[:k]) for k in range(len(blocks))]
-    assert all(block.endswith(b"\n") for _, block in blocks)
+    assert b"".join(blocks) == data
+    assert all(block.endswith(b"\n") for block in blocks)
 
 
 @pytest.mark.parametrize("workers", [0, 2])
-def test_worker_processes_give_back_every_row_in_the_file_order(workers: int) -> None:
+@pytest.mark.parametrize("as_file", [True, False])
+def test_worker_processes_give_back_every_row_in_the_file_order(
+    tmp_path: Path, workers: int, as_file: bool
+) -> None:
     items, orders = generated(400)
     data = lines_of(items)
-    decoded = list(
-        decoded_blocks(io.BytesIO(data), sqlite_rows, workers=workers, block_bytes=20_000)
-    )
+    (tmp_path / "items.jsonl").write_bytes(data)
+    source = tmp_path / "items.jsonl" if as_file else io.BytesIO(data)
+    decoded = list(decoded_blocks(source, sqlite_rows, workers=workers, block_bytes=20_000))
+    assert sum(block.size for block in decoded) == len(data)
     assert len(decoded) > 5
     assert all(block.problem is None for block in decoded)
     rows = [
@@ -138,14 +143,16 @@ def test_worker_processes_give_back_every_row_in_the_file_order(workers: int) ->
 
 
 @pytest.mark.parametrize("workers", [0, 2])
-def test_a_bad_line_in_a_later_block_is_reported_by_its_number_in_the_file(workers: int) -> None:
+def test_a_bad_line_in_a_later_block_is_reported_by_its_number_in_the_file(
+    tmp_path: Path, workers: int
+) -> None:
     items, _ = generated(300)
     lines = lines_of(items).splitlines(keepends=True)
     lines[250] = b'{"Id": "not an order item"}\n'
     lines.insert(10, b"\n")  # blank lines count as lines, as an editor shows them
-    decoded = decoded_blocks(
-        io.BytesIO(b"".join(lines)), copy_rows, workers=workers, block_bytes=20_000
-    )
+    path = tmp_path / "items.jsonl"
+    path.write_bytes(b"".join(lines))
+    decoded = decoded_blocks(path, copy_rows, workers=workers, block_bytes=20_000)
     problems = [block.problem for block in decoded if block.problem is not None]
     assert len(problems) == 1
     assert problems[0].startswith("line 252: ")

@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, BinaryIO
 
 import typer
 from rich.progress import (
@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from orderitems.access.tokens import create_access_token, hash_token
 from orderitems.cli.common import DbOption, console, engine_for, settings_from
-from orderitems.cli.importing import ImportProblem, import_batches
+from orderitems.cli.importing import ImportProblem, import_batches, import_progress
 from orderitems.cli.rates import seed_demo_rates
 from orderitems.domain.enterprises import Enterprise
 from orderitems.fixtures.demo import (
@@ -197,18 +197,6 @@ def generate(
         console.print(f"Generated {loaded} order items into {settings.database_url}")
 
 
-def _count_lines(path: Path) -> int:
-    """Lines for the progress bar's total: newlines counted in large reads (blank lines too;
-    the bar is set to the items loaded at the end)."""
-    lines = 0
-    last = b"\n"
-    with path.open("rb") as stream:
-        while block := stream.read(1 << 24):
-            lines += block.count(b"\n")
-            last = block[-1:]
-    return lines + (last != b"\n")
-
-
 def import_items(
     source: Annotated[str, typer.Argument(help="JSON Lines file of order items, or - for stdin.")],
     db: DbOption = None,
@@ -223,25 +211,28 @@ def import_items(
 ) -> None:
     """Load order items (JSON Lines, the API's Order item shape) into a database, atomically."""
     settings = settings_from(database_url=db)
+    lines: Path | BinaryIO = sys.stdin.buffer if source == "-" else Path(source)
+    try:
+        size = lines.stat().st_size if isinstance(lines, Path) else None
+    except OSError as exc:
+        console.print(f"[red]Nothing imported.[/] Cannot read {source}: {exc.strerror}")
+        raise typer.Exit(1) from None
+    if workers is None:
+        workers = os.cpu_count() or 1
+    if size is not None and size < BLOCK_BYTES:
+        workers = 0  # one block: starting workers would take longer than decoding it
     with engine_for(settings) as engine:
         upgrade(engine)
         with engine.connect() as connection:
             known = {e.id for e in list_enterprises(connection)}
-        stream = sys.stdin.buffer if source == "-" else Path(source).open("rb")
-        total = None if source == "-" else _count_lines(Path(source))
-        if workers is None:
-            workers = os.cpu_count() or 1
-        if total is not None and total * 2000 < BLOCK_BYTES:
-            workers = 0  # a block or less: starting workers would take longer than decoding
         try:
-            with stream, progress_bar("Importing", total) as progress:
-                blocks = decoded_blocks(stream, item_encoder(engine), workers=workers)
+            with import_progress(size) as progress:
+                blocks = decoded_blocks(lines, item_encoder(engine), workers=workers)
                 loaded = load(
                     engine,
-                    import_batches(blocks, known, source),
-                    on_progress=lambda n: progress.advance(FIRST_TASK, n),
+                    import_batches(blocks, known, source, on_read=progress.read),
+                    on_progress=progress.loaded,
                 )
-                progress.update(FIRST_TASK, total=loaded, completed=loaded)
         except ImportProblem as exc:
             console.print(f"[red]Nothing imported.[/] {exc}")
             raise typer.Exit(1) from None

@@ -1,15 +1,70 @@
 """Batches for an import: decoded blocks (store/bulk_lines.py) with the enterprises and
-service orders that are neither stored nor written earlier in the same load."""
+service orders that are neither stored nor written earlier in the same load; its progress."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
+from rich.progress import (
+    BarColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
+
+from orderitems.cli.common import console
 from orderitems.domain.enterprises import Enterprise, Pricing
 from orderitems.store.bulk_lines import DecodedBlock
 from orderitems.store.bulk_rows import EncodedItems
 from orderitems.store.loading import Batch
+
+
+class _ItemsColumn(ProgressColumn):
+    """Items loaded and their rate; the bar itself follows the bytes read, so a file's size
+    is its total and nobody counts its lines first (1.5 s for a 1.7 GB file)."""
+
+    def render(self, task: Task) -> Text:
+        items = int(task.fields.get("items", 0))
+        elapsed = task.elapsed or 0.0
+        rate = f"{items / elapsed:>8,.0f} items/s" if elapsed > 0 else ""
+        return Text(f"{items:>11,} items {rate}")
+
+
+class ImportProgress:
+    """What an import reports: bytes of the file read, items loaded."""
+
+    def __init__(self, progress: Progress, task: TaskID) -> None:
+        self._progress = progress
+        self._task = task
+        self._items = 0
+
+    def read(self, size: int) -> None:
+        self._progress.advance(self._task, size)
+
+    def loaded(self, count: int) -> None:
+        self._items += count
+        self._progress.update(self._task, items=self._items)
+
+
+@contextmanager
+def import_progress(total_bytes: int | None) -> Iterator[ImportProgress]:
+    columns = [
+        TextColumn("[bold]Importing"),
+        BarColumn(),
+        _ItemsColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    ]
+    with Progress(*columns, console=console, disable=not console.is_terminal) as progress:
+        task = progress.add_task("Importing", total=total_bytes, items=0)
+        yield ImportProgress(progress, task)
 
 
 class ImportProblem(Exception):
@@ -28,13 +83,19 @@ def _imported_enterprise(enterprise_id: uuid.UUID, currency: str) -> Enterprise:
 
 
 def import_batches(
-    blocks: Iterator[DecodedBlock], known_enterprises: set[uuid.UUID], source: str
+    blocks: Iterator[DecodedBlock],
+    known_enterprises: set[uuid.UUID],
+    source: str,
+    *,
+    on_read: Callable[[int], None] | None = None,
 ) -> Iterator[Batch]:
     """A batch per block; a bad line stops the import with its line number."""
     written_orders: set[bytes] = set()
     for block in blocks:
         if block.problem is not None:
             raise ImportProblem(f"{source}, {block.problem}")
+        if on_read is not None:
+            on_read(block.size)
         enterprises = [
             _imported_enterprise(enterprise_id, currency)
             for enterprise_id, currency in block.enterprises

@@ -21,7 +21,8 @@ import uuid
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import BinaryIO
 
 import msgspec
@@ -44,13 +45,27 @@ RESERVATION_TYPES = frozenset(
 @dataclass(frozen=True, slots=True)
 class DecodedBlock:
     """A block's rows, with the enterprises and service orders its items name (first seen
-    in the block), or the first bad line (``"line N: why"``) and nothing else."""
+    in the block), or its first bad line and nothing else."""
 
     rows: EncodedItems
     order_keys: list[bytes]  # each of ``rows.service_orders``' primary key
     enterprises: list[tuple[uuid.UUID, str]]  # id and currency
-    problem: str | None = None
+    size: int  # bytes of the block, for a progress bar
+    lines: int  # lines in the block (newlines)
+    problem: str | None = None  # "line N: why", N counted from the start of the stream
+    problem_offset: int = 0  # the bad line's place in the block, from 0
 
+
+@dataclass(frozen=True, slots=True)
+class FileSpan:
+    """Where a block lies in a file: a worker reads it itself, so it need not be sent."""
+
+    path: str
+    start: int
+    end: int
+
+
+Block = bytes | FileSpan
 
 _decoder = msgspec.json.Decoder(OrderItem)
 
@@ -70,16 +85,33 @@ def _service_order(item: OrderItem) -> ServiceOrder:
     )
 
 
-def decode_block(encoder: ItemEncoder, block: bytes, first_line: int) -> DecodedBlock:
-    """Decode every line of ``block`` (line ``first_line`` first) and encode its rows."""
+_open_files: dict[str, BinaryIO] = {}
+
+
+def read_block(block: Block) -> bytes:
+    """A block's bytes, read from its file by the process that decodes it."""
+    if isinstance(block, bytes):
+        return block
+    stream = _open_files.get(block.path)
+    if stream is None:
+        stream = _open_files[block.path] = open(block.path, "rb")
+    stream.seek(block.start)
+    return stream.read(block.end - block.start)
+
+
+def decode_block(encoder: ItemEncoder, block: Block) -> DecodedBlock:
+    """Decode every line of ``block`` and encode its rows. A bad line's number is counted
+    from the block's start here, and from the stream's start by ``decoded_blocks``."""
+    data = read_block(block)
+    lines = data.count(b"\n")
     items: list[OrderItem] = []
-    for number, line in enumerate(block.split(b"\n"), start=first_line):
+    for offset, line in enumerate(data.split(b"\n")):
         if not line.strip():
             continue
         try:
             items.append(_decoder.decode(line))
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-            return DecodedBlock(encoder((), ()), [], [], problem=f"line {number}: {exc}")
+            return DecodedBlock(encoder((), ()), [], [], len(data), lines, str(exc), offset)
     enterprises: dict[uuid.UUID, str] = {}
     orders: dict[tuple[uuid.UUID, uuid.UUID], ServiceOrder] = {}
     for item in items:
@@ -92,16 +124,27 @@ def decode_block(encoder: ItemEncoder, block: bytes, first_line: int) -> Decoded
         encoder(items, new_orders),
         [order_key(order) for order in new_orders],
         list(enterprises.items()),
+        len(data),
+        lines,
     )
 
 
-def read_blocks(stream: BinaryIO, block_bytes: int = BLOCK_BYTES) -> Iterator[tuple[int, bytes]]:
-    """Blocks of whole lines, each with the number of its first line."""
-    first_line = 1
-    while chunk := stream.read(block_bytes):
-        block = chunk + stream.readline()  # on to the end of the line the read cut
-        yield first_line, block
-        first_line += block.count(b"\n")
+def split_blocks(source: Path | BinaryIO, block_bytes: int = BLOCK_BYTES) -> Iterator[Block]:
+    """Blocks of whole lines: spans of a file, found by reading only around each boundary,
+    or the bytes of a stream."""
+    if isinstance(source, Path):
+        with source.open("rb") as stream:
+            size = os.fstat(stream.fileno()).st_size
+            start = 0
+            while start < size:
+                stream.seek(start + block_bytes)
+                stream.readline()  # on to the end of the line the boundary cut
+                end = min(stream.tell(), size)
+                yield FileSpan(str(source), start, end)
+                start = end
+        return
+    while chunk := source.read(block_bytes):
+        yield chunk + source.readline()
 
 
 def _watch_parent(parent: int) -> None:
@@ -122,13 +165,28 @@ def _start_worker(parent: int) -> None:
 
 
 def decoded_blocks(
-    stream: BinaryIO, encoder: ItemEncoder, *, workers: int, block_bytes: int = BLOCK_BYTES
+    source: Path | BinaryIO,
+    encoder: ItemEncoder,
+    *,
+    workers: int,
+    block_bytes: int = BLOCK_BYTES,
 ) -> Iterator[DecodedBlock]:
-    """Every block decoded, in the stream's order; ``workers=0`` decodes in this process."""
-    blocks = read_blocks(stream, block_bytes)
+    """Every block decoded, in the source's order; ``workers=0`` decodes in this process."""
+    first_line = 1
+    for block in _decode_in_order(split_blocks(source, block_bytes), encoder, workers):
+        if block.problem is not None:
+            number = first_line + block.problem_offset
+            block = replace(block, problem=f"line {number}: {block.problem}")
+        first_line += block.lines
+        yield block
+
+
+def _decode_in_order(
+    blocks: Iterator[Block], encoder: ItemEncoder, workers: int
+) -> Iterator[DecodedBlock]:
     if workers == 0:
-        for first_line, block in blocks:
-            yield decode_block(encoder, block, first_line)
+        for block in blocks:
+            yield decode_block(encoder, block)
         return
     # A fresh interpreter per worker, never a fork of this one (threads, open connections).
     pool = ProcessPoolExecutor(
@@ -139,8 +197,8 @@ def decoded_blocks(
     )
     pending: deque[Future[DecodedBlock]] = deque()
     try:
-        for first_line, block in blocks:
-            pending.append(pool.submit(decode_block, encoder, block, first_line))
+        for block in blocks:
+            pending.append(pool.submit(decode_block, encoder, block))
             if len(pending) > BLOCKS_AHEAD * workers:
                 yield pending.popleft().result()
         while pending:
