@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
@@ -135,22 +136,35 @@ def _writing_started(url: str) -> Iterator[Callable[[], bool]]:
     admin.dispose()
 
 
-def test_a_killed_import_leaves_nothing_and_a_sound_database(
-    tmp_path: Path, empty_database_url: str
+@pytest.mark.parametrize(
+    "interrupt",
+    ["kill -9 of the loading process", "Ctrl-C, to the whole process group"],
+)
+def test_an_interrupted_import_leaves_nothing_and_a_sound_database(
+    tmp_path: Path, empty_database_url: str, interrupt: str
 ) -> None:
     path = exported(tmp_path, 20_000)
     run("db", "upgrade", "--db", empty_database_url)
     indexes = index_names(empty_database_url)
     process = subprocess.Popen(
         [BIN, "import", str(path), "--workers", "2", "--db", empty_database_url],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # a process group of its own, as a terminal gives a command
     )
     with _writing_started(empty_database_url) as started:
-        _wait_for(started, process)
-    workers = _children(process.pid)
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
+        _wait_for(lambda: started() and len(_children(process.pid)) >= 2, process)
+    workers = _children(process.pid)  # the decoding workers (and multiprocessing's tracker)
+    if interrupt.startswith("kill"):
+        os.kill(process.pid, signal.SIGKILL)
+        process.communicate(timeout=30)
+    else:
+        os.killpg(process.pid, signal.SIGINT)
+        output = process.communicate(timeout=30)[0].decode()
+        assert process.returncode != 0
+        assert "Imported" not in output
+        assert "Traceback" not in output, output
+    assert len(workers) >= 2
     deadline = time.monotonic() + 10
     while any(_alive(worker) for worker in workers):
         assert time.monotonic() < deadline, "worker processes outlived the killed import"

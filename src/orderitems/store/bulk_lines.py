@@ -21,6 +21,7 @@ import uuid
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
@@ -161,6 +162,7 @@ def _start_worker(parent: int) -> None:
     and again while a block's items piled up, which made decoding five times slower."""
     gc.disable()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked by _start_pool
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
 
 
@@ -188,13 +190,7 @@ def _decode_in_order(
         for block in blocks:
             yield decode_block(encoder, block)
         return
-    # A fresh interpreter per worker, never a fork of this one (threads, open connections).
-    pool = ProcessPoolExecutor(
-        workers,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_start_worker,
-        initargs=(os.getpid(),),
-    )
+    pool = _start_pool(workers)
     pending: deque[Future[DecodedBlock]] = deque()
     try:
         for block in blocks:
@@ -203,5 +199,29 @@ def _decode_in_order(
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
+    except BaseException:
+        # Failed or interrupted: drop the queued blocks; running ones end on their own.
+        with suppress(RuntimeError):  # interrupted while the pool was starting a thread
+            pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+
+
+def _start_pool(workers: int) -> ProcessPoolExecutor:
+    """Every worker started at once, with Ctrl-C blocked until it ignores it: an interrupt
+    that reached a worker still starting up made it print a fatal error of its own."""
+    # A fresh interpreter per worker, never a fork of this one (threads, open connections).
+    pool = ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_start_worker,
+        initargs=(os.getpid(),),
+    )
+    # Blocked, not ignored, here: an interrupt meanwhile waits, then stops the load.
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        for _ in range(workers):
+            pool.submit(int)  # each submit with no idle worker starts one
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    return pool
