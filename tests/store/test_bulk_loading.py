@@ -7,8 +7,10 @@ fast path (indexes dropped, then built at the end) and the session database is n
 from __future__ import annotations
 
 import itertools
+import sqlite3
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -19,9 +21,10 @@ from sqlalchemy.engine import Engine
 from factories import make_enterprise, make_item
 from orderitems.domain.query import ItemQuery, PageRequest
 from orderitems.fixtures.generator import demo_services, generate
-from orderitems.store.bulk import ITEM_COLUMNS
+from orderitems.store import loading
+from orderitems.store.bulk import ITEM_COLUMNS, BulkWriter
 from orderitems.store.bulk_postgres import item_copy_row
-from orderitems.store.bulk_sqlite import item_insert_row
+from orderitems.store.bulk_sqlite import SqliteWriter, item_insert_row
 from orderitems.store.engine import connect
 from orderitems.store.items import count_items, item_row, select_page
 from orderitems.store.loading import Batch, load
@@ -155,3 +158,46 @@ def test_bulk_rows_hold_the_same_values_as_the_store_row() -> None:
         assert item_copy_row(item) == tuple(expected[c] for c in ITEM_COLUMNS)
         raw = tuple(v.bytes if isinstance(v, uuid.UUID) else v for v in item_copy_row(item))
         assert item_insert_row(item) == raw
+
+
+def _journal_mode(engine: Engine) -> str:
+    with engine.connect() as connection:
+        return str(connection.exec_driver_sql("PRAGMA journal_mode").scalar())
+
+
+def test_a_sqlite_load_into_an_empty_table_leaves_the_database_in_wal_mode(
+    tmp_path: object,
+) -> None:
+    engine = connect(f"sqlite:///{tmp_path}/rollback.db")
+    upgrade(engine)
+    assert load(engine, generated_batches(300)) == 300
+    assert _journal_mode(engine) == "wal"
+    assert not Path(f"{tmp_path}/rollback.db-journal").exists()
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+    engine.dispose()
+
+
+def test_a_sqlite_load_beside_an_open_reader_goes_through_the_log(
+    tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A running server holds the database open: the load cannot leave WAL, and need not."""
+    engine = connect(f"sqlite:///{tmp_path}/shared.db")
+    upgrade(engine)
+    reader = sqlite3.connect(f"{tmp_path}/shared.db")
+    assert reader.execute("select count(*) from order_items").fetchone() == (0,)
+    writers: list[BulkWriter] = []
+    original = loading.bulk_writer
+
+    def remembered(connection: sa.Connection) -> BulkWriter:
+        writers.append(original(connection))
+        return writers[-1]
+
+    monkeypatch.setattr(loading, "bulk_writer", remembered)
+    assert load(engine, generated_batches(200)) == 200
+    assert isinstance(writers[0], SqliteWriter)
+    assert writers[0].through_wal
+    assert reader.execute("select count(*) from order_items").fetchone() == (200,)
+    reader.close()
+    assert _journal_mode(engine) == "wal"
+    engine.dispose()
