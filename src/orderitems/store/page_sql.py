@@ -304,8 +304,7 @@ def page_statement(
         page_keys = f"SELECT * FROM ({merged}) AS m {order} LIMIT {int(count)}"
     if walked:
         sql.text = (
-            f"SELECT row_number() OVER ({order}) AS place, s.id, s.document"
-            f" FROM ({page_keys}) AS s"
+            f"SELECT row_number() OVER ({order}) AS place, s.id, s.document FROM ({page_keys}) AS s"
         )
         return sql
     if flavour.row_locator:
