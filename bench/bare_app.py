@@ -24,7 +24,14 @@ import msgspec
 
 from orderitems.domain.query import ItemQuery, TimeInterval
 from orderitems.store.items import MAX_MERGED_ENTERPRISES
-from orderitems.store.page_sql import POSTGRES, SQLITE, page_statement, position_statement
+from orderitems.store.page_sql import (
+    POSTGRES,
+    SQLITE,
+    CursorItem,
+    Position,
+    page_statement,
+    position_statement,
+)
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -78,7 +85,7 @@ def dollar_placeholders(text: str) -> str:
 
 
 def page_sql(
-    body: Body, enterprises: list[uuid.UUID], style: str, position: tuple[int, uuid.UUID] | None
+    body: Body, enterprises: list[uuid.UUID], style: str, position: Position | None
 ) -> tuple[str, list[Any], bool]:
     """The store's own page statement (store/page_sql.py), so both apps ask the same SQL."""
     statement = page_statement(
@@ -203,8 +210,11 @@ def create_app() -> Callable[[Scope, Any, Any], Awaitable[None]]:
             await send({"type": "http.response.start", "status": 401, "headers": []})
             await send({"type": "http.response.body", "body": b"{}"})
             return
-        position = None
-        if body.limitation.cursor is not None:
+        position: Position | None = None
+        if body.limitation.cursor is not None and state["style"] != "sqlite":
+            # As ours: on PostgreSQL the page statement finds the cursor's position itself.
+            position = CursorItem(enterprises, body.limitation.cursor)
+        elif body.limitation.cursor is not None:
             found = position_statement(
                 SQLITE if state["style"] == "sqlite" else POSTGRES,
                 enterprises,

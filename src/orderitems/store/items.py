@@ -83,6 +83,15 @@ def find_position(
     return None if not rows else (int(rows[0][0]), item_id)
 
 
+def _position_or_error(
+    connection: Connection, visible: Sequence[uuid.UUID], cursor: uuid.UUID
+) -> tuple[int, uuid.UUID]:
+    position = find_position(connection, visible, cursor)
+    if position is None:
+        raise InvalidInput(f"Invalid Cursor: no order item {cursor} is available.", field="Cursor")
+    return position
+
+
 def select_page(
     connection: Connection,
     *,
@@ -101,16 +110,18 @@ def select_page(
     documents fetched by row, so no document passes through a sort, and they are put in
     place here. A portfolio merges one index-ordered branch per enterprise.
     """
-    position = None
+    flavour = page_sql.flavour_for(connection.dialect.name)
+    visible = enterprise_ids if visible_enterprise_ids is None else visible_enterprise_ids
+    position: page_sql.Position | None = None
     if page.cursor is not None:
-        visible = enterprise_ids if visible_enterprise_ids is None else visible_enterprise_ids
-        position = find_position(connection, visible, page.cursor)
-        if position is None:
-            raise InvalidInput(
-                f"Invalid Cursor: no order item {page.cursor} is available.", field="Cursor"
-            )
+        # SQLite answers the lookup in microseconds, in process; PostgreSQL is a round trip
+        # away, so there the page statement finds the cursor's position itself.
+        if flavour is page_sql.POSTGRES:
+            position = page_sql.CursorItem(visible, page.cursor)
+        else:
+            position = _position_or_error(connection, visible, page.cursor)
     statement = page_sql.page_statement(
-        page_sql.flavour_for(connection.dialect.name),
+        flavour,
         enterprise_ids=enterprise_ids,
         query=query,
         count=page.count,
@@ -119,6 +130,8 @@ def select_page(
     )
     rows = _run(connection, statement)
     if not rows:
+        if isinstance(position, page_sql.CursorItem):
+            _position_or_error(connection, visible, position.item_id)
         return Page(documents=[], cursor=None)
     documents: list[bytes] = [b""] * len(rows)
     last: Any = None

@@ -36,6 +36,19 @@ SQLITE = Flavour("sqlite", "?", uuids_as_bytes=True, row_locator="rowid")
 POSTGRES = Flavour("postgresql", "%s", uuids_as_bytes=False, row_locator=None)
 
 
+@dataclass(frozen=True, slots=True)
+class CursorItem:
+    """A cursor whose position the page statement looks up itself, among the items of
+    ``visible`` (PostgreSQL: one round trip less for every page after the first). No such
+    item makes the page empty; the caller then tells an unknown cursor from the end."""
+
+    visible: Sequence[uuid.UUID]
+    item_id: uuid.UUID
+
+
+Position = tuple[int, uuid.UUID] | CursorItem
+
+
 def flavour_for(dialect_name: str) -> Flavour:
     return SQLITE if dialect_name == "sqlite" else POSTGRES
 
@@ -97,7 +110,7 @@ _TIME_FILTERS = (
 def _conditions(
     sql: Statement,
     query: ItemQuery,
-    position: tuple[int, uuid.UUID] | None,
+    position: Position | None,
     *,
     walk: bool,
     spans: Extra | None = None,
@@ -124,7 +137,13 @@ def _conditions(
         parts.append(sql.one_of_text("accounting_state", query.accounting_states))
     if query.types is not None:
         parts.append(sql.one_of_text("type", query.types))
-    if position is not None:
+    if isinstance(position, CursorItem):
+        scope = ", ".join(sql.id_value(e) for e in position.visible)
+        parts.append(
+            "(created_us, id) < (SELECT c.created_us, c.id FROM order_items AS c"
+            f" WHERE c.enterprise_id IN ({scope}) AND c.id = {sql.id_value(position.item_id)})"
+        )
+    elif position is not None:
         created_us, item_id = position
         parts.append(f"(created_us, id) < ({sql.value(created_us)}, {sql.id_value(item_id)})")
     return "".join(f" AND {part}" for part in parts)
@@ -183,7 +202,7 @@ def page_statement(
     enterprise_ids: Sequence[uuid.UUID],
     query: ItemQuery,
     count: int,
-    position: tuple[int, uuid.UUID] | None,
+    position: Position | None,
     merge_limit: int,
 ) -> Statement:
     """Rows (place on the page, item id, document) of one page, in no particular order.
