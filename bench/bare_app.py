@@ -139,7 +139,7 @@ Query = Callable[[str, list[Any], bool], Awaitable[list[Any]]]
 async def open_database(url: str, driver: str) -> tuple[Query, dict[bytes, list[uuid.UUID]], str]:
     if driver == "sqlite":
         connection = sqlite3.connect(url.removeprefix("sqlite:///"), check_same_thread=False)
-        connection.execute("PRAGMA cache_size=-8192")  # as store/engine.py configures ours
+        connection.execute("PRAGMA cache_size=-4096")  # as store/engine.py configures ours
 
         async def run_sqlite(statement: str, params: list[Any], _fresh: bool) -> list[Any]:
             return connection.execute(statement, params).fetchall()

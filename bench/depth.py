@@ -43,15 +43,18 @@ def measure(database_url: str, *, seconds: int, server: str) -> dict[str, Any]:
     probe: dict[str, Any] = {}
     with servers.ours(database_url, workers=1, probe=probe, server=server) as running:
         first, deep = traversal_bodies(running.url)
-        result = {}
+        pages = {}
         for name, body in (("page_1", first), (f"page_{PAGES}", deep)):
             path = workload.write_bodies(OUT / f"depth-{name}.jsonl", [body])
-            items = wrk.items_per_body(running.url, path)
-            runs = [
-                wrk.run(running.url, path, connections=1, seconds=seconds, items=items)
-                for _ in range(3)
-            ]
-            result[name] = wrk.median_run(runs).as_dict()
+            pages[name] = (path, wrk.items_per_body(running.url, path))
+        # Interleaved, so a drift of the machine's speed falls on both pages alike.
+        runs: dict[str, list[wrk.Run]] = {name: [] for name in pages}
+        for _ in range(3):
+            for name, (path, items) in pages.items():
+                runs[name].append(
+                    wrk.run(running.url, path, connections=1, seconds=seconds, items=items)
+                )
+        result: dict[str, Any] = {name: wrk.median_run(r).as_dict() for name, r in runs.items()}
     result["ratio_p50"] = result[f"page_{PAGES}"]["p50_ms"] / result["page_1"]["p50_ms"]
     print("depth", database_url, result)
     return result

@@ -23,10 +23,11 @@ def normalise_url(url: str) -> str:
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     """WAL lets readers run beside a writer; a busy timeout waits for the writer's lock.
 
-    Each pooled connection keeps a page cache of its own, so it stays small (8 MB) and there
+    Each pooled connection keeps a page cache of its own, so it stays small (4 MB) and there
     is no memory map: pages come from the OS page cache, which every worker shares, and a
     worker's memory stays flat however large the database grows. Neither a 64 MB cache nor
-    a 1 GB map made 1000-item pages measurably faster at 1M items (docs/benchmarks.md).
+    a 1 GB map made 1000-item pages measurably faster at 1M items, while 8 MB caches on a
+    full pool of connections took a worker past 200 MB (docs/benchmarks.md).
     """
     if isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()
@@ -34,7 +35,7 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=10000")
-        cursor.execute("PRAGMA cache_size=-8192")
+        cursor.execute("PRAGMA cache_size=-4096")
         cursor.close()
 
 
