@@ -19,7 +19,6 @@ from orderitems.domain.enterprises import ServiceOrder
 from orderitems.domain.items import OrderItem
 from orderitems.fixtures.generator import generate
 from orderitems.store.bulk_lines import decoded_blocks, read_block, split_blocks
-from orderitems.store.bulk_postgres import ITEM_COPY_TYPES, item_copy_row
 from orderitems.store.bulk_rows import (
     COPY_HEADER,
     COPY_TRAILER,
@@ -31,6 +30,7 @@ from orderitems.store.bulk_rows import (
     sqlite_rows,
 )
 from orderitems.store.documents import encode_item
+from orderitems.store.items import item_row
 
 ENTERPRISE = make_enterprise()
 
@@ -52,6 +52,16 @@ def pg(postgres_admin_url: str) -> Iterator[psycopg.Connection[tuple[object, ...
         connection.rollback()
 
 
+#: The items' column types, for psycopg to write the store's own rows (``item_row``).
+ITEM_COPY_TYPES = (
+    *("uuid",) * 6,
+    *("int8",) * 5,
+    "text",
+    "text",
+    "bytea",
+)
+
+
 def test_packed_copy_rows_are_what_psycopg_writes_of_the_same_values(
     pg: psycopg.Connection[tuple[object, ...]],
 ) -> None:
@@ -69,7 +79,8 @@ def test_packed_copy_rows_are_what_psycopg_writes_of_the_same_values(
     with pg.cursor().copy(f"copy by_psycopg ({columns}) from stdin (format binary)") as copy:
         copy.set_types(list(ITEM_COPY_TYPES))
         for item in items:
-            copy.write_row(item_copy_row(item))
+            row = item_row(item)
+            copy.write_row(tuple(row[c] for c in ITEM_COLUMNS))
     encoded = copy_rows(items, orders)
     assert isinstance(encoded.rows, bytes)
     with pg.cursor().copy(f"copy packed ({columns}) from stdin (format binary)") as copy:

@@ -39,7 +39,6 @@ from orderitems.store.bulk_rows import (
     copy_rows,
     service_order_copy_bytes,
 )
-from orderitems.store.documents import encode_item, to_micros
 from orderitems.store.schema import order_items
 
 #: Service orders kept before the items' ``COPY`` pauses to write them.
@@ -47,49 +46,7 @@ ORDERS_PER_FLUSH = 50_000
 #: Memory for each index build at the end of a load into an empty table (sorts in memory).
 INDEX_BUILD_MEMORY = "1GB"
 
-#: The items' column types, to write ``item_copy_row`` tuples with psycopg (tests compare
-#: that with the rows packed by bulk_rows.py).
-ITEM_COPY_TYPES = (
-    "uuid",
-    "uuid",
-    "uuid",
-    "uuid",
-    "uuid",
-    "uuid",
-    "int8",
-    "int8",
-    "int8",
-    "int8",
-    "int8",
-    "text",
-    "text",
-    "bytea",
-)
-
-
-def item_copy_row(item: OrderItem) -> tuple[object, ...]:
-    """An item's values in ``ITEM_COLUMNS`` order as psycopg adapts them (``item_row``'s)."""
-    canceled = item.canceled_utc
-    closed = item.closed_utc
-    return (
-        item.enterprise_id,
-        item.id,
-        item.account_id,
-        item.service_id,
-        item.service_order_id,
-        item.bill_id,
-        to_micros(item.created_utc),
-        to_micros(item.updated_utc),
-        to_micros(item.consumed_utc),
-        None if canceled is None else to_micros(canceled),
-        None if closed is None else to_micros(closed),
-        item.accounting_state.value,
-        item.type.value,
-        encode_item(item),
-    )
-
-
-__all__ = ["ITEM_COPY_TYPES", "PostgresWriter", "item_copy_row"]
+__all__ = ["PostgresWriter"]
 
 
 def _copy_statement(table: str, columns: Sequence[str], *, freeze: bool) -> str:
