@@ -108,7 +108,8 @@ def select_page(
     Two phases in one statement (store/page_sql.py): the keys of the page come from the
     indexes alone, each numbered with its place on the page; only then are the page's
     documents fetched by row, so no document passes through a sort, and they are put in
-    place here. A portfolio merges one index-ordered branch per enterprise.
+    place here. A portfolio merges one index-ordered branch per enterprise. (On PostgreSQL a
+    walk already in page order reads each document as it goes instead; page_sql.py.)
     """
     flavour = page_sql.flavour_for(connection.dialect.name)
     visible = enterprise_ids if visible_enterprise_ids is None else visible_enterprise_ids

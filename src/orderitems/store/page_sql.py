@@ -5,7 +5,8 @@ request (most of it per id of an ``IN`` list), several times what SQLite takes t
 small page. Here a page is one string and a list of values in the driver's own form. The
 shape is the one store/items.py documents: keys from a covering index in keyset order (one
 ``UNION ALL`` branch per enterprise for a portfolio), each key numbered with its place on the
-page, then the documents joined by row (SQLite's ``rowid``) or primary key (PostgreSQL).
+page, then the documents joined by row (SQLite's ``rowid``) or primary key (PostgreSQL);
+on PostgreSQL a branch that walks its index in page order reads its documents as it goes.
 On PostgreSQL an id list is one array parameter, so the statement text does not change with
 the number of ids and the server prepares it once and keeps its plan.
 """
