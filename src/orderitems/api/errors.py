@@ -15,7 +15,9 @@ from orderitems.domain.errors import (
     NotFound,
     PayloadTooLarge,
     RateLimited,
+    RequestTimeout,
     Unauthenticated,
+    Unavailable,
 )
 
 log = logging.getLogger(__name__)
@@ -28,6 +30,8 @@ STATUS: dict[type[DomainError], int] = {
     DeadlineExceeded: 408,
     PayloadTooLarge: 413,
     RateLimited: 429,
+    RequestTimeout: 408,
+    Unavailable: 503,
 }
 
 
@@ -58,7 +62,7 @@ def domain_error_response(exc: DomainError, request_id: str, *, development: boo
     if development:
         details = {"Field": exc.field, "Problems": exc.problems or [exc.message]}
     response = error_response(status_for(exc), exc.message, request_id, details)
-    if isinstance(exc, RateLimited):
+    if isinstance(exc, RateLimited | Unavailable):
         response.headers["Retry-After"] = str(exc.retry_after)
     return response
 

@@ -47,3 +47,16 @@ class RateLimited(DomainError):
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class RequestTimeout(DomainError):
+    """The client stopped sending its request before it was complete (408)."""
+
+
+class Unavailable(DomainError):
+    """A store the request needs (database, Redis, a lock) cannot serve it now; the client may
+    retry after ``retry_after`` seconds (docs/behaviour.md#errors: 503)."""
+
+    def __init__(self, message: str, *, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
