@@ -1,6 +1,6 @@
 """The ASGI application: ``create_app(settings)``; nothing is opened at import time.
 
-One request, in order (BEHAVIOUR.md Addressing, Errors, Limits and faults): the path (404),
+One request, in order (docs/behaviour.md#addressing, #errors, #limits): the path (404),
 the body (413), the AccessToken from the body; in sandbox mode the injected fault and the
 clock; the rate limit (429, before any database work); then the operation, whose database
 work is bounded by the deadline (408). Every answer gets a ``Request-Id``, an access-log line

@@ -1,7 +1,7 @@
 """Request bodies as the official schemas define them, decoded leniently where Mews is.
 
-Property names match case-insensitively and enum values too (BEHAVIOUR.md Property names,
-Enums); ``strict_json`` turns both off and rejects unknown properties. Every problem becomes
+Property names match case-insensitively and enum values too (docs/behaviour.md#envelope);
+``strict_json`` turns both off and rejects unknown properties. Every problem becomes
 an ``InvalidInput`` naming the property, never a 500.
 """
 

@@ -1,4 +1,4 @@
-"""Client and access tokens, stored only as SHA-256 hashes (BEHAVIOUR.md Access tokens)."""
+"""Client and access tokens, stored only as SHA-256 hashes (docs/behaviour.md#tokens-and-scope)."""
 
 from __future__ import annotations
 
