@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import random
 import time
 import uuid
@@ -324,13 +323,3 @@ def create_app(
                 opened.dispose()
 
     return Starlette(routes=[Mount("/", app=dispatcher)], lifespan=lifespan)
-
-
-def create_app_from_environ() -> Starlette:
-    """Factory for server worker processes: settings come from ``ORDERITEMS_*`` variables.
-
-    ``orderitems serve`` uses the CLI's factory instead, which can also reset the demo data.
-    """
-    return create_app(
-        Settings.from_env(os.environ), metrics_dir=os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-    )

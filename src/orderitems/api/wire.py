@@ -76,10 +76,6 @@ _type_info = functools.cache(mi.type_info)
 _MISSING = re.compile(r"Object missing required field `(?P<field>[^`]+)`")
 
 
-def _describe(info: mi.Type) -> str:
-    return type(info).__name__.removesuffix("Type").lower()
-
-
 class _Normaliser:
     """Rewrites property names and enum values to their canonical spelling, per schema."""
 
