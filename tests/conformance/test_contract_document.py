@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGED = ROOT / "src" / "orderitems" / "api" / "contract"
 
 #: Grows only with a new entry in errata.json that says why, and a line in
-#: docs/compatibility.md ("The contract and its errata").
+#: docs/compatibility.md#the-contract-and-its-errata.
 EXPECTED_ERRATA = 8
 
 
