@@ -20,7 +20,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench import datasets, depth, servers, workload, wrk
+from bench import datasets, depth, method, servers, workload, wrk
 
 OUT = Path(__file__).with_name("out")
 RESULTS = Path(__file__).with_name("results") / "latest.json"
@@ -89,7 +89,9 @@ def measure(
     running: servers.Running, bodies: Path, *, connections: int, args: argparse.Namespace
 ) -> dict[str, Any]:
     items = wrk.items_per_body(running.url, bodies)
-    wrk.run(running.url, bodies, connections=connections, seconds=2, items=items)  # warm-up
+    wrk.run(
+        running.url, bodies, connections=connections, seconds=method.WARM_UP_SECONDS, items=items
+    )
     runs = [
         wrk.run(running.url, bodies, connections=connections, seconds=args.seconds, items=items)
         for _ in range(args.runs)
@@ -112,23 +114,40 @@ def step_pages(args: argparse.Namespace) -> None:
         if rate is not None:
             save(f"generate/{name}", {"items_per_s": rate})
         filters = workload.mix(url)
-        full = workload.write_bodies(OUT / f"{name}-full.jsonl", workload.with_count(filters, 1000))
-        small = workload.write_bodies(OUT / f"{name}-small.jsonl", workload.with_count(filters, 10))
+        full = workload.write_bodies(
+            OUT / f"{name}-full.jsonl", workload.with_count(filters, method.FULL_COUNT)
+        )
+        small = workload.write_bodies(
+            OUT / f"{name}-small.jsonl", workload.with_count(filters, method.SMALL_COUNT)
+        )
         probe = json.loads(small.read_text().splitlines()[0])
         driver = "sqlite" if url.startswith("sqlite") else args.driver
         result: dict[str, Any] = {}
         starts = {
-            "ours": partial(servers.ours, url, workers=2, probe=probe, server=args.server),
+            "ours": partial(
+                servers.ours, url, workers=method.WORKERS, probe=probe, server=args.server
+            ),
             "bare": partial(
-                servers.bare, url, workers=2, probe=probe, driver=driver, server=args.server
+                servers.bare,
+                url,
+                workers=method.WORKERS,
+                probe=probe,
+                driver=driver,
+                server=args.server,
             ),
         }
         for who, start in starts.items():
             with start() as running:
-                result[f"{who}/full"] = measure(running, full, connections=8, args=args)
+                result[f"{who}/full"] = measure(
+                    running, full, connections=method.FULL_CONNECTIONS, args=args
+                )
                 # One request at a time: the latency of a page itself, without queueing.
-                result[f"{who}/full-serial"] = measure(running, full, connections=1, args=args)
-                result[f"{who}/small"] = measure(running, small, connections=32, args=args)
+                result[f"{who}/full-serial"] = measure(
+                    running, full, connections=method.SERIAL_CONNECTIONS, args=args
+                )
+                result[f"{who}/small"] = measure(
+                    running, small, connections=method.SMALL_CONNECTIONS, args=args
+                )
             print(name, who, {k: v["median"] for k, v in result.items() if k.startswith(who)})
         save(f"pages/{name}", result)
 
@@ -147,23 +166,33 @@ def step_peer(args: argparse.Namespace) -> None:
         raise SystemExit("run the pages step on sqlite-1m first (its small-page bodies)")
     probe = json.loads(bodies.read_text().splitlines()[0])
     with servers.prism(probe) as running:
-        save("peer/prism", measure(running, bodies, connections=32, args=args))
+        save(
+            "peer/prism", measure(running, bodies, connections=method.SMALL_CONNECTIONS, args=args)
+        )
     url = datasets.sqlite_url(1_000_000)
     simplest = workload.write_bodies(
-        OUT / "sqlite-1m-simplest.jsonl", workload.with_count(workload.simplest(), 10)
+        OUT / "sqlite-1m-simplest.jsonl",
+        workload.with_count(workload.simplest(), method.SMALL_COUNT),
     )
     probe = json.loads(simplest.read_text().splitlines()[0])
     starts = {
-        "ours": partial(servers.ours, url, workers=2, probe=probe, server=args.server),
+        "ours": partial(servers.ours, url, workers=method.WORKERS, probe=probe, server=args.server),
         "bare": partial(
-            servers.bare, url, workers=2, probe=probe, driver="sqlite", server=args.server
+            servers.bare,
+            url,
+            workers=method.WORKERS,
+            probe=probe,
+            driver="sqlite",
+            server=args.server,
         ),
         "prism": partial(servers.prism, probe),
     }
     result = {}
     for who, start in starts.items():
         with start() as running:
-            result[who] = measure(running, simplest, connections=32, args=args)
+            result[who] = measure(
+                running, simplest, connections=method.SMALL_CONNECTIONS, args=args
+            )
         print("simplest small page", who, result[who]["median"])
     save("peer/simplest", result)
 
@@ -172,16 +201,19 @@ def step_servers(args: argparse.Namespace) -> None:
     url = datasets.sqlite_url(1_000_000)
     result = {}
     for server in ("uvicorn", "granian"):
-        for size, connections in (("small", 32), ("full", 8)):
+        for size, connections in (
+            ("small", method.SMALL_CONNECTIONS),
+            ("full", method.FULL_CONNECTIONS),
+        ):
             bodies = OUT / f"sqlite-1m-{size}.jsonl"
             probe = json.loads(bodies.read_text().splitlines()[0])
             with servers.bare(
-                url, workers=2, probe=probe, driver="sqlite", server=server
+                url, workers=method.WORKERS, probe=probe, driver="sqlite", server=server
             ) as running:
                 result[f"bare-{server}/{size}"] = measure(
                     running, bodies, connections=connections, args=args
                 )
-            with servers.ours(url, workers=2, probe=probe, server=server) as running:
+            with servers.ours(url, workers=method.WORKERS, probe=probe, server=server) as running:
                 result[f"ours-{server}/{size}"] = measure(
                     running, bodies, connections=connections, args=args
                 )
@@ -217,8 +249,12 @@ def main() -> None:
     )
     parser.add_argument("--only", default=",".join(STEPS), help="comma-separated steps")
     parser.add_argument("--databases", default=",".join(DATABASES), help="for pages and depth")
-    parser.add_argument("--runs", type=int, default=3, help="wrk runs per figure (median)")
-    parser.add_argument("--seconds", type=int, default=10, help="length of each wrk run")
+    parser.add_argument(
+        "--runs", type=int, default=method.RUNS, help="wrk runs per figure (median)"
+    )
+    parser.add_argument(
+        "--seconds", type=int, default=method.SECONDS, help="length of each wrk run"
+    )
     parser.add_argument("--server", default="uvicorn", choices=("uvicorn", "granian"))
     parser.add_argument(
         "--driver",
@@ -227,8 +263,12 @@ def main() -> None:
         help="the bare app's PostgreSQL driver",
     )
     parser.add_argument("--load-items", type=int, default=1_000_000)
-    parser.add_argument("--quiet", type=float, default=0.15, help="busy CPU share to wait below")
-    parser.add_argument("--patience", type=float, default=900, help="seconds to wait for quiet")
+    parser.add_argument(
+        "--quiet", type=float, default=method.QUIET, help="busy CPU share to wait below"
+    )
+    parser.add_argument(
+        "--patience", type=float, default=method.PATIENCE, help="seconds to wait for quiet"
+    )
     args = parser.parse_args()
     args.databases = args.databases.split(",")
     OUT.mkdir(exist_ok=True)

@@ -12,13 +12,15 @@ from typing import Any
 
 import httpx
 
-from bench import servers, workload, wrk
+from bench import method, servers, workload, wrk
 from orderitems.fixtures.demo import DEMO_ENTERPRISES
 from orderitems.fixtures.generator import demo_services
 
 OUT = Path(__file__).with_name("out")
 PAGES = 1000
 COUNT = 100
+#: One worker, one connection: the latency of one page, without queueing.
+WORKERS = 1
 
 
 def traversal_bodies(url: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -41,7 +43,7 @@ def traversal_bodies(url: str) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def measure(database_url: str, *, seconds: int, server: str) -> dict[str, Any]:
     probe: dict[str, Any] = {}
-    with servers.ours(database_url, workers=1, probe=probe, server=server) as running:
+    with servers.ours(database_url, workers=WORKERS, probe=probe, server=server) as running:
         first, deep = traversal_bodies(running.url)
         pages = {}
         for name, body in (("page_1", first), (f"page_{PAGES}", deep)):
@@ -49,10 +51,16 @@ def measure(database_url: str, *, seconds: int, server: str) -> dict[str, Any]:
             pages[name] = (path, wrk.items_per_body(running.url, path))
         # Interleaved, so a drift of the machine's speed falls on both pages alike.
         runs: dict[str, list[wrk.Run]] = {name: [] for name in pages}
-        for _ in range(3):
+        for _ in range(method.RUNS):
             for name, (path, items) in pages.items():
                 runs[name].append(
-                    wrk.run(running.url, path, connections=1, seconds=seconds, items=items)
+                    wrk.run(
+                        running.url,
+                        path,
+                        connections=method.SERIAL_CONNECTIONS,
+                        seconds=seconds,
+                        items=items,
+                    )
                 )
         result: dict[str, Any] = {name: wrk.median_run(r).as_dict() for name, r in runs.items()}
     result["ratio_p50"] = result[f"page_{PAGES}"]["p50_ms"] / result["page_1"]["p50_ms"]

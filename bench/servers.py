@@ -24,7 +24,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-SPEC = ROOT.parent / "shared" / "spec" / "connector-orderitems.openapi.json"
+SPEC = ROOT / "src" / "orderitems" / "api" / "contract" / "connector-orderitems.openapi.json"
 PRISM_DIR = Path("/tmp/orderitems-bench-prism")
 PATH = "/api/connector/v1/orderItems/getAll"
 

@@ -33,6 +33,8 @@ PERIOD_START = datetime(2025, 1, 1, tzinfo=UTC)
 PERIOD_DAYS = 600
 #: About 1000 items: bills and service orders hold about nine items each in the demo data.
 ID_BATCH = 120
+#: Bodies in the mix's file, replayed in turn by wrk.
+MIX_BODIES = 48
 
 
 def _time(moment: datetime) -> str:
@@ -72,7 +74,7 @@ def _random_ids(
     return sorted(str(v) for v in found)
 
 
-def mix(url: str, *, bodies: int = 48, seed: int = 5) -> list[dict[str, Any]]:
+def mix(url: str, *, bodies: int = MIX_BODIES, seed: int = 5) -> list[dict[str, Any]]:
     """Filter sets without ``Limitation``, in a fixed shuffled order."""
     rng = random.Random(seed)
     engine = connect(url)

@@ -28,23 +28,23 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     demo: bool = False
     demo_items: Positive = 20_000
     demo_seed: int = 1
-    #: Fill the error body's ``Details`` with the validation problems (BEHAVIOUR.md Errors).
+    #: Fill the error body's ``Details`` with the validation problems (docs/behaviour.md#errors).
     development: bool = False
-    #: Require the exact path casing of each operation (BEHAVIOUR.md Addressing).
+    #: Require the exact path casing of each operation (docs/behaviour.md#addressing).
     strict_paths: bool = False
     #: Require exact PascalCase property names and reject unknown properties.
     strict_json: bool = False
     #: Whether ``AccountIds`` alone satisfies getAll's "at least one filter" rule.
     account_ids_qualify: bool = True
     #: Answer the deprecated ``reservations/getAllItems`` with 400 pointing to getAll, to
-    #: rehearse its discontinuation (BEHAVIOUR.md getAllItems Retirement).
+    #: rehearse its discontinuation (docs/behaviour.md#legacy-operation).
     get_all_items_retired: bool = False
     max_body_bytes: Positive = 1024 * 1024
     db_pool_size: Positive = 8
     log_level: str = "info"
     #: ``text`` (key=value pairs) or ``json`` (one object per line) access-log lines.
     log_format: Literal["text", "json"] = "text"
-    #: The sliding-window limit per AccessToken (BEHAVIOUR.md Limits and faults).
+    #: The sliding-window limit per AccessToken (docs/behaviour.md#limits).
     rate_limit: bool = True
     rate_limit_requests: Positive = 200
     rate_limit_window_seconds: Seconds = 30.0

@@ -1,4 +1,4 @@
-"""The sliding window itself (BEHAVIOUR.md Limits and faults), on every store, with a made-up
+"""The sliding window itself (docs/behaviour.md#limits), on every store, with a made-up
 clock: what it accepts, what it refuses, when it accepts again, and that "count then record" is
 atomic when many connections hit one window at once."""
 

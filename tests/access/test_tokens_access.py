@@ -1,4 +1,4 @@
-"""Authentication and enterprise scope (BEHAVIOUR.md Access tokens and enterprises)."""
+"""Authentication and enterprise scope (docs/behaviour.md#tokens-and-scope)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""orderItems/cancel over real HTTP on both databases (BEHAVIOUR.md orderItems/cancel)."""
+"""orderItems/cancel over real HTTP on both databases (docs/behaviour.md#cancel)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Many clients cancel overlapping sets at once through several server processes sharing one
 SQLite file or one PostgreSQL schema: every item ends canceled exactly once, with one
-``CanceledUtc`` that never changes once seen, and no request fails (BEHAVIOUR.md cancel)."""
+``CanceledUtc`` that never changes once seen, and no request fails (docs/behaviour.md#cancel)."""
 
 from __future__ import annotations
 

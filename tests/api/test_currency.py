@@ -1,5 +1,5 @@
 """getAll ``Currency`` over real HTTP: amounts converted with each enterprise's own exchange
-rates (BEHAVIOUR.md getAll Currency; semantics.md section 6)."""
+rates (docs/behaviour.md#currency)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Transport rules shared by every operation, checked on orderItems/getAll over real HTTP
-(BEHAVIOUR.md Addressing and envelope, Errors; semantics.md sections 1, 2, 3 and 12)."""
+(docs/behaviour.md#addressing, #envelope, #errors)."""
 
 from __future__ import annotations
 

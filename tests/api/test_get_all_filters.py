@@ -1,4 +1,4 @@
-"""orderItems/getAll filters, alone and together, over real HTTP (BEHAVIOUR.md getAll)."""
+"""orderItems/getAll filters, alone and together, over real HTTP (docs/behaviour.md#filters)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""reservations/getAllItems (deprecated) over real HTTP on both databases (BEHAVIOUR.md
-getAllItems; semantics.md section 10; docs/legacy-mapping.md)."""
+"""reservations/getAllItems (deprecated) over real HTTP on both databases
+(docs/behaviour.md#legacy-operation; docs/legacy-mapping.md)."""
 
 from __future__ import annotations
 

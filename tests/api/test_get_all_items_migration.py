@@ -1,6 +1,6 @@
 """The migration path off reservations/getAllItems: for every reservation of generated demo
 data, getAllItems and orderItems/getAll with ``ServiceOrderIds`` return the same items
-(semantics.md section 10 "Mapping onto order items"; docs/legacy-mapping.md)."""
+(docs/legacy-mapping.md#which-items)."""
 
 from __future__ import annotations
 

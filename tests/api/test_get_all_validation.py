@@ -1,6 +1,6 @@
 """orderItems/getAll refuses bad envelopes, tokens, scopes, JSON and values with the documented
-status and error body, never a 500 (BEHAVIOUR.md Addressing and envelope, Errors, Access tokens,
-getAll; semantics.md sections 1, 2, 4, 7, 8, 12).
+status and error body, never a 500 (docs/behaviour.md#envelope, #errors,
+#tokens-and-scope, #filters).
 
 Ids, cursors and enums are in ``test_get_all_validation_ids.py``; time intervals and the
 "at least one filter" rule in ``test_get_all_validation_intervals.py``.

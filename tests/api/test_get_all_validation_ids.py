@@ -1,6 +1,7 @@
-"""orderItems/getAll: id arrays, the cursor and enum values are validated as BEHAVIOUR.md getAll
-says (sizes, empty arrays, duplicates, malformed uuids, unknown or out-of-scope cursors, enum
-letter case), and every refusal is a 400 with the official error body, never a 500.
+"""orderItems/getAll: id arrays, the cursor and enum values are validated as
+docs/behaviour.md#filters says (sizes, empty arrays, duplicates, malformed uuids, unknown or
+out-of-scope cursors, enum letter case), and every refusal is a 400 with the official error
+body, never a 500.
 """
 
 from __future__ import annotations
@@ -200,7 +201,7 @@ def test_another_tenants_item_as_cursor_is_refused_like_an_unknown_one(
 def test_a_cursor_of_an_item_outside_the_requested_enterprise_ids_but_visible_is_accepted(
     http: httpx.Client, engine: Engine
 ) -> None:
-    """The cursor need only be visible to the token (BEHAVIOUR.md Cursor in), not match
+    """The cursor need only be visible to the token (docs/behaviour.md#order-and-cursor), not match
     the filter, and EnterpriseIds is a filter within the token's scope."""
     portfolio = make_tenant(engine, enterprises=2)
     first, second = portfolio.enterprise_ids

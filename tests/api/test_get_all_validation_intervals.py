@@ -1,5 +1,5 @@
 """orderItems/getAll time intervals and the "at least one filter" rule over real HTTP
-(BEHAVIOUR.md getAll: Time intervals, At least one filter; semantics.md sections 5 and 8).
+(docs/behaviour.md#intervals, #filters).
 """
 
 from __future__ import annotations

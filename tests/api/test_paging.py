@@ -1,4 +1,5 @@
-"""Paging until the cursor is null yields every match exactly once, newest first (BEHAVIOUR.md).
+"""Paging until the cursor is null yields every match exactly once, newest first
+(docs/behaviour.md#order-and-cursor).
 
 The expected set is computed here, in Python, from the items the test stored: not by the
 server's query code.

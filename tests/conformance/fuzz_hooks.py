@@ -7,7 +7,7 @@ at ``$ORDERITEMS_FUZZ_URL``. Without them nearly every request stops at 401 (ran
 * Every case gets a demo token pair where the generated one is a well-formed string (a
   malformed token is the negative case itself and is left alone).
 * A positive case (schema-valid by construction) is also made to obey the rules the schema
-  cannot say (BEHAVIOUR.md): ``Count`` 1..1000, both interval ends and at most 3 months, real
+  cannot say (docs/behaviour.md): ``Count`` 1..1000, both interval ends and at most 3 months, real
   item, reservation and cursor ids of the token's enterprises, currencies with a rate, and
   cancelable items only. Only values the schema allows are chosen, so schemathesis still sees
   a positive case, and ``positive_data_acceptance`` can demand 2xx (or 401/403) of it.
@@ -260,7 +260,7 @@ POSITIVE = {
 
 @schemathesis.hook
 def filter_case(context: HookContext, case: Case) -> bool:
-    """Positive cases the contract allows but BEHAVIOUR.md documents as a 400: none sent.
+    """Positive cases the contract allows but docs/behaviour.md documents as a 400: none sent.
 
     The contract leaves ``requestBody.required`` false, so schemathesis counts a request
     without a body as valid, but the tokens travel in it ("Body must be a JSON object"); a

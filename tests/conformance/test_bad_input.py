@@ -1,5 +1,5 @@
 """Robustness on bad input: whatever arrives, a documented 4xx with the error body, and the
-server keeps serving (BEHAVIOUR.md: "Never 500" for bad input).
+server keeps serving (docs/behaviour.md#errors: never a 500 for bad input).
 
 Every request goes through the ``http`` fixture, so each answer is also checked against the
 contract (the error body, a status the operation lists or 413). Each test starts from a valid
@@ -221,8 +221,8 @@ def test_deep_nesting_is_a_400_or_a_413(
 ) -> None:
     """Nesting past what the JSON decoder follows (Python's recursion limit: 1000 in the
     server, a few thousand while Hypothesis runs in this process) is refused wherever it is;
-    an unknown property nested less deeply is ignored like any other (BEHAVIOUR.md Property
-    names)."""
+    an unknown property nested less deeply is ignored like any other
+    (docs/behaviour.md#envelope)."""
     close = "]" if kind == "[" else "}"
     nested = kind * depth + "1" + close * depth
     body = json.dumps({**world.bodies[path], where: None})

@@ -1,4 +1,4 @@
-"""Currency conversion rules (BEHAVIOUR.md getAll Currency; semantics.md section 6), with
+"""Currency conversion rules (docs/behaviour.md#currency), with
 Hypothesis for the invariants: gross = net + taxes, breakdowns add up to the totals, and
 converting into an item's own currency changes nothing."""
 

@@ -1,5 +1,5 @@
-"""The legacy projections of reservations/getAllItems (semantics.md section 10,
-docs/legacy-mapping.md) and the cancel plan (BEHAVIOUR.md orderItems/cancel)."""
+"""The legacy projections of reservations/getAllItems (docs/legacy-mapping.md) and the cancel
+plan (docs/behaviour.md#cancel)."""
 
 from __future__ import annotations
 

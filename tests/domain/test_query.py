@@ -1,5 +1,5 @@
 """Pure rules of ``orderitems.domain.query``: calendar months, time intervals and the
-"at least one filter" rule (BEHAVIOUR.md getAll; semantics.md sections 5 and 8)."""
+"at least one filter" rule (docs/behaviour.md#intervals, #filters)."""
 
 from __future__ import annotations
 

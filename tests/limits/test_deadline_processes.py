@@ -1,6 +1,6 @@
 """The deadline over real HTTP on real server processes (deadline 1 s): a query still running
 when it passes answers 408, and the query itself is stopped, not left running
-(BEHAVIOUR.md Limits and faults; semantics.md section 3, Timeouts)."""
+(docs/behaviour.md#limits)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The rate limit over real HTTP on real server processes that share one store: a SQLite file,
-PostgreSQL, or Redis (BEHAVIOUR.md Limits and faults; semantics.md section 3).
+PostgreSQL, or Redis (docs/behaviour.md#limits).
 
 A small window (5 requests per 2 s) keeps the waits short; one test runs the default 200 per
 30 s on ``serve --workers 4``.

@@ -1,6 +1,6 @@
 """Injected faults over real HTTP, on two server processes sharing one store: each is answered
 as configured, by whichever process serves the request, then normal service resumes
-(BEHAVIOUR.md Limits and faults; semantics.md sections 2 and 3)."""
+(docs/behaviour.md#faults-and-sandbox)."""
 
 from __future__ import annotations
 

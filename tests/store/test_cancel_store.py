@@ -1,5 +1,5 @@
 """cancel_items on both databases: all or nothing, and exactly once under concurrent cancels
-of overlapping sets (BEHAVIOUR.md orderItems/cancel "Atomic and safe under concurrent cancels")."""
+of overlapping sets (docs/behaviour.md#cancel)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The rate limit (BEHAVIOUR.md Limits and faults): a sliding window per AccessToken.
+"""The rate limit (docs/behaviour.md#limits): a sliding window per AccessToken.
 
 A window remembers when it accepted each request of the last ``window`` seconds and accepts a
 new one while it remembers fewer than ``limit``. Rejected requests are not remembered, so a

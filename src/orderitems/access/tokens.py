@@ -1,7 +1,8 @@
 """Authenticating the body's tokens and resolving the enterprises a request may see.
 
 Tokens are high-entropy secrets, so an unsalted SHA-256 is the right hash: it is looked up by
-equality, and a slow password hash would only cost every request time (BEHAVIOUR.md).
+equality, and a slow password hash would only cost every request time
+(docs/behaviour.md#tokens-and-scope).
 """
 
 from __future__ import annotations

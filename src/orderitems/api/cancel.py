@@ -16,7 +16,7 @@ from orderitems.store.cancel import cancel_items
 
 def cancel_enterprise(principal: Principal, requested: uuid.UUID | None) -> uuid.UUID:
     """``EnterpriseId`` is required with a portfolio token (400 without it, 403 outside its
-    scope) and ignored with a single-enterprise token (BEHAVIOUR.md orderItems/cancel)."""
+    scope) and ignored with a single-enterprise token (docs/behaviour.md#cancel)."""
     if not principal.portfolio and len(principal.enterprise_ids) == 1:
         return principal.enterprise_ids[0]
     if requested is None:

@@ -1,4 +1,4 @@
-"""The request ``Currency``: converting stored item documents (BEHAVIOUR.md getAll Currency).
+"""The request ``Currency``: converting stored item documents (docs/behaviour.md#currency).
 
 Pages still stream from stored bytes: a document is decoded only when a ``Currency`` was asked
 for and its ``Amount`` or ``UnitAmount`` is in another one; the check reads just those two

@@ -1,4 +1,4 @@
-"""The deadline on database work (BEHAVIOUR.md Limits and faults: 408, work actually cancelled).
+"""The deadline on database work (docs/behaviour.md#limits: 408, work actually cancelled).
 
 Work runs on a worker thread, which cannot be killed; what can be stopped is the statement it
 runs. One watchdog thread per process holds every running call's deadline and, once one has

@@ -1,4 +1,4 @@
-"""The one map from domain errors to HTTP statuses, and the error body (BEHAVIOUR.md Errors)."""
+"""The one map from domain errors to HTTP statuses and the error body (docs/behaviour.md#errors)."""
 
 from __future__ import annotations
 

@@ -69,7 +69,7 @@ def encode_page(page: Page) -> bytes:
 
 
 async def get_all_order_items(call: Call) -> Response:
-    """``orderItems/getAll`` (BEHAVIOUR.md getAll)."""
+    """``orderItems/getAll`` (docs/behaviour.md#filters)."""
     request = decode_request(call.body, GetAllRequest, strict=call.settings.strict_json)
 
     def work(connection: Connection) -> Page:

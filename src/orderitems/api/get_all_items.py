@@ -1,6 +1,6 @@
 """``reservations/getAllItems`` (deprecated): a reservation's items in the legacy shapes.
 
-Served from the same stored documents as getAll (BEHAVIOUR.md getAllItems), so for every
+Served from the same stored documents as getAll (docs/behaviour.md#legacy-operation), so for every
 reservation it returns exactly the items ``orderItems/getAll`` with ``ServiceOrderIds`` does.
 """
 

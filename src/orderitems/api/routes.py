@@ -1,4 +1,4 @@
-"""The address book: which path serves which operation (BEHAVIOUR.md Addressing)."""
+"""The address book: which path serves which operation (docs/behaviour.md#addressing)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from orderitems.api.cancel import cancel_order_items
 from orderitems.api.get_all import get_all_order_items
 from orderitems.api.get_all_items import get_all_reservation_items
 
-#: Lower-cased paths, since these operations predate Mews' exact-case rule (BEHAVIOUR.md).
+#: Lower-cased paths, since these operations predate Mews' exact-case rule
+#: (docs/behaviour.md#addressing).
 OPERATIONS: dict[str, tuple[str, Operation]] = {
     "/api/connector/v1/orderitems/getall": (
         "/api/connector/v1/orderItems/getAll",

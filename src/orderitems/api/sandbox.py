@@ -1,6 +1,6 @@
 """What the sandbox does to an ordinary request: its injected fault and its clock.
 
-A fault answers as the real API would (BEHAVIOUR.md Limits and faults and Errors: the error
+A fault answers as the real API would (docs/behaviour.md#faults-and-sandbox and #errors: the error
 body, ``Retry-After`` on 429 and 503 when asked for), so a client cannot tell it from the real
 thing except by the request log and, in development mode, the body's ``Details``.
 """

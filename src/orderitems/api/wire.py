@@ -1,7 +1,7 @@
 """Request bodies as the official schemas define them, decoded leniently where Mews is.
 
-Property names match case-insensitively and enum values too (BEHAVIOUR.md Property names,
-Enums); ``strict_json`` turns both off and rejects unknown properties. Every problem becomes
+Property names match case-insensitively and enum values too (docs/behaviour.md#envelope);
+``strict_json`` turns both off and rejects unknown properties. Every problem becomes
 an ``InvalidInput`` naming the property, never a 500.
 """
 
@@ -74,10 +74,6 @@ _json_decoder = msgspec.json.Decoder()
 #: A request type's schema, worked out once: ``type_info`` takes about a millisecond.
 _type_info = functools.cache(mi.type_info)
 _MISSING = re.compile(r"Object missing required field `(?P<field>[^`]+)`")
-
-
-def _describe(info: mi.Type) -> str:
-    return type(info).__name__.removesuffix("Type").lower()
 
 
 class _Normaliser:

@@ -1,7 +1,7 @@
 """Known values of the API's enumerations, as constants.
 
 Model fields holding these are typed ``str``, not an enum: Mews adds values every few months
-(semantics.md section 11), and a client that refuses an unknown value breaks the day it appears.
+(docs/behaviour.md#output), and a client that refuses an unknown value breaks the day it appears.
 Compare with the constants (``item.type == OrderItemType.CITY_TAX``) and treat anything else as
 "new". Iterating a class gives its known values in the official schema's order.
 """

@@ -1,6 +1,6 @@
 """When to try again and how long to wait: pure decisions, no I/O.
 
-The rules follow the API's guidelines (semantics.md sections 2-3): a 429 says how long to wait
+The rules follow the API's guidelines (docs/behaviour.md#limits): a 429 says how long to wait
 in ``Retry-After`` (exponential backoff with jitter when it does not); a 408 means "ask for less";
 a 5xx or a dropped connection may pass, so back off a few times; 400, 401 and 403 will not
 change by asking again, so they are never retried.

@@ -1,4 +1,4 @@
-"""Amounts with their taxes (official ``Amount`` schema, semantics.md section 6).
+"""Amounts with their taxes (official ``Amount`` schema, docs/behaviour.md#currency).
 
 Invariant kept by every constructor here: ``GrossValue == NetValue + sum(TaxValues)`` and the
 breakdown items add up to the same net and taxes, all in the currency's minor units.

@@ -1,4 +1,4 @@
-"""Which items a cancel may change, and what changes (BEHAVIOUR.md orderItems/cancel)."""
+"""Which items a cancel may change, and what changes (docs/behaviour.md#cancel)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Currency conversion of amounts (BEHAVIOUR.md getAll Currency, semantics.md section 6).
+"""Currency conversion of amounts (docs/behaviour.md#currency).
 
 Net and each tax are converted and rounded to the target currency's ISO 4217 minor units, and
 gross is their sum after rounding, so ``GrossValue == NetValue + sum(TaxValues)`` still holds.

@@ -18,7 +18,7 @@ class DomainError(Exception):
 
 
 class InvalidInput(DomainError):
-    """Malformed input, or it names something that does not exist (BEHAVIOUR.md Errors: 400)."""
+    """Malformed input, or it names something that does not exist (docs/behaviour.md#errors)."""
 
 
 class Unauthenticated(DomainError):

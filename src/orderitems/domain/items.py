@@ -1,4 +1,4 @@
-"""The Order item as the API defines it (official ``OrderItem`` schema, semantics.md section 8).
+"""The Order item as the API defines it (official ``OrderItem`` schema, docs/behaviour.md#output).
 
 Field order follows the schema, so encoded documents read like the official examples.
 Money is ``Decimal`` inside and a JSON number outside.
@@ -83,7 +83,7 @@ class AllowanceProfitType(enum.StrEnum):
 
 
 class TaxExemptionReason(enum.StrEnum):
-    """``TaxExemptionReasonTypeEnum`` as of the 2026-07-17 OAS snapshot (semantics.md section 8)."""
+    """``TaxExemptionReasonTypeEnum`` of the 2026-07-17 OAS snapshot (docs/behaviour.md#output)."""
 
     UNKNOWN = "Unknown"
     IT_N1 = "IT_N1"
@@ -128,7 +128,7 @@ class AllowanceProfitsData(Struct, frozen=True):
 
 
 class OrderItemData(Struct, frozen=True):
-    """A discriminator plus named branches; unused branches are null (BEHAVIOUR.md Output)."""
+    """A discriminator plus named branches; unused branches are null (docs/behaviour.md#output)."""
 
     discriminator: DataDiscriminator
     rebate: RebateData | None = None
@@ -177,5 +177,6 @@ CANCELABLE_STATES = frozenset({AccountingState.OPEN, AccountingState.INACTIVE})
 
 
 def can_cancel(item: OrderItem) -> bool:
-    """Open and Inactive items can be canceled; Closed ones are on a closed bill (BEHAVIOUR.md)."""
+    """Open and Inactive items can be canceled; Closed ones are on a closed bill
+    (docs/behaviour.md#cancel)."""
     return item.accounting_state in CANCELABLE_STATES

@@ -1,4 +1,4 @@
-"""The legacy shapes of ``reservations/getAllItems`` (BEHAVIOUR.md getAllItems, semantics.md 10).
+"""The legacy shapes of ``reservations/getAllItems`` (docs/behaviour.md#legacy-operation).
 
 An order item is projected twice: as ``OrderItemOld`` (``OrderId``, ``ExtendedAmount``, and
 ``Data`` as a ``{Discriminator, Value}`` coproduct with the legacy type names) and as the 2019
@@ -43,7 +43,8 @@ class OrderItemTypeOld(enum.StrEnum):
 
 _T, _O = OrderItemType, OrderItemTypeOld
 
-#: New ``Type`` -> legacy discriminator. No source gives it (semantics.md section 10, INFERRED):
+#: New ``Type`` -> legacy discriminator. No source gives it
+#: (docs/legacy-mapping.md#datadiscriminator-type--orderitemtypeold):
 #: the three rebate types are ``Rebate``; types that have no legacy name are ``Other``.
 LEGACY_TYPES: dict[OrderItemType, OrderItemTypeOld] = {
     _T.CANCELLATION_FEE: _O.CANCELLATION_FEE,

@@ -1,4 +1,5 @@
-"""What ``orderItems/getAll`` asks for, and the rules a request must pass (BEHAVIOUR.md getAll)."""
+"""What ``orderItems/getAll`` asks for, and the rules a request must pass
+(docs/behaviour.md#filters)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from orderitems.domain.items import AccountingState, OrderItemType
 MAX_INTERVAL_MONTHS = 3
 MAX_PAGE_SIZE = 1000
 
-#: Filters that satisfy "at least one filter" (BEHAVIOUR.md getAll, semantics.md section 8).
+#: Filters that satisfy "at least one filter" (docs/behaviour.md#filters).
 QUALIFYING_FILTERS = (
     "OrderItemIds",
     "AccountIds",
@@ -37,7 +38,7 @@ def add_months(moment: datetime, months: int) -> datetime:
 
 @dataclass(frozen=True, slots=True)
 class TimeInterval:
-    """StartUtc <= t < EndUtc, or t == StartUtc when equal (BEHAVIOUR.md getAll)."""
+    """StartUtc <= t < EndUtc, or t == StartUtc when equal (docs/behaviour.md#intervals)."""
 
     start: datetime
     end: datetime
@@ -109,7 +110,8 @@ class ItemQuery:
 
 @dataclass(frozen=True, slots=True)
 class PageRequest:
-    """``Limitation``: how many, and the id of the item just before the page (BEHAVIOUR.md)."""
+    """``Limitation``: how many, and the id of the item just before the page
+    (docs/behaviour.md#order-and-cursor)."""
 
     count: int
     cursor: uuid.UUID | None = None

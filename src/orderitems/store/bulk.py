@@ -76,7 +76,7 @@ def collector_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector for the load.
 
     A batch keeps tens of thousands of decoded items alive at once, none in a reference cycle;
-    the collector would walk all of them again and again, which halves the load rate.
+    the collector would walk all of them again and again, slowing the load down.
     """
     was_enabled = gc.isenabled()
     gc.disable()

@@ -168,7 +168,7 @@ def _start_worker(parent: int) -> None:
     """Ctrl-C reaches the whole process group; the loading process alone handles it. Without
     the cyclic collector, as in the loading process (bulk.py): a worker of ``orderitems
     import`` has imported the whole command line, and the collector walked all of it again
-    and again while a block's items piled up, which made decoding five times slower."""
+    and again while a block's items piled up, which made decoding several times slower."""
     global _in_worker
     _in_worker = True
     gc.disable()

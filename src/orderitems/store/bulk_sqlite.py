@@ -9,7 +9,7 @@ while random ids go in.
 Into an empty items table, when no other connection has the database open, the load runs
 with the rollback journal instead of the write-ahead log, and the database goes back to WAL
 after it. Through the log every page of the load was written twice (into the log at commit,
-then into the database by the checkpoint: 2.8 GB each at 1M items), and the commit alone took
+then into the database by the checkpoint), and the commit alone took
 longer than all the inserts. The rollback journal only keeps the pages that existed before
 the load, a few for an empty table, and the new pages go straight into the file. It is as
 atomic: a killed load leaves a hot journal, which the next connection rolls back before it

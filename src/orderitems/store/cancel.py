@@ -59,7 +59,7 @@ def cancel_items(
     profile_id: uuid.UUID,
     clock: Callable[[], datetime],
 ) -> CancelPlan:
-    """Cancel the items of one enterprise, all or nothing (BEHAVIOUR.md orderItems/cancel).
+    """Cancel the items of one enterprise, all or nothing (docs/behaviour.md#cancel).
 
     Items and their stored documents change in the same transaction; ``clock`` is read once
     the locks are held, so ``CanceledUtc`` is never earlier than a cancel that committed first.

@@ -1,8 +1,8 @@
 """Statements on the request path, run on the driver's own cursor.
 
 A getAll request runs two short statements (the caller's token, then the page). Through
-SQLAlchemy each costs 0.1-0.3 ms of Python around a query SQLite answers in a few
-microseconds (the token) or a fraction of a millisecond (a small page): execution context,
+SQLAlchemy each costs more Python than SQLite takes to answer the query itself (the token,
+or a small page): execution context,
 result metadata, row objects. These run the statement text of store/page_sql.py-style
 builders on the DBAPI cursor of the connection SQLAlchemy already checked out, in its
 transaction. Driver errors pass through unchanged (``sqlite3.Error`` or ``psycopg.Error``);

@@ -23,11 +23,11 @@ def normalise_url(url: str) -> str:
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     """WAL lets readers run beside a writer; a busy timeout waits for the writer's lock.
 
-    Each pooled connection keeps a page cache of its own, so it stays small (4 MB) and there
-    is no memory map: pages come from the OS page cache, which every worker shares, and a
-    worker's memory stays flat however large the database grows. Neither a 64 MB cache nor
-    a 1 GB map made 1000-item pages measurably faster at 1M items, while 8 MB caches on a
-    full pool of connections took a worker past 200 MB (docs/benchmarks.md).
+    Each pooled connection keeps a page cache of its own, so it stays small and there is no
+    memory map: pages come from the OS page cache, which every worker shares, and a worker's
+    memory stays flat however large the database grows. A larger cache or a memory map made
+    full pages no faster, while larger caches on a full pool of connections multiplied a
+    worker's memory (docs/benchmarks.md).
     """
     if isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()
@@ -65,8 +65,8 @@ def connect(url: str, *, pool_size: int = 8) -> Engine:
     kept = {"pool_size": 2 * pool_size, "max_overflow": 0}
     if url.startswith("sqlite"):
         # SQLite runs in the process, under its GIL: more connections than cores run no more
-        # statements at once, and each keeps its own page cache and prepared statements (a
-        # 16-connection pool took a worker to 246 MB on the small-page mix).
+        # statements at once, and each keeps its own page cache and prepared statements, so a
+        # larger pool only costs memory.
         kept["pool_size"] = min(kept["pool_size"], SQLITE_CONNECTIONS)
         database = sa.make_url(url).database
         if database and database != ":memory:":
@@ -85,7 +85,7 @@ def is_sqlite(engine: Engine) -> bool:
 
 def refresh_statistics(connection: Connection) -> None:
     """Planner statistics after a bulk load: without them SQLite walks the time index for an
-    id filter (hundreds of ms at 1M items instead of a few)."""
+    id filter, far slower than the id index."""
     if connection.dialect.name == "sqlite":
         connection.exec_driver_sql("ANALYZE")
     else:

@@ -1,4 +1,4 @@
-"""Reading and writing order items (BEHAVIOUR.md getAll: keyset order, cursor, scope)."""
+"""Reading and writing order items (docs/behaviour.md#order-and-cursor, #tokens-and-scope)."""
 
 from __future__ import annotations
 
@@ -103,7 +103,8 @@ def select_page(
     """One page in (CreatedUtc desc, Id desc) order, strictly after the cursor item.
 
     The cursor may be any item visible to the token (``visible_enterprise_ids``, by default
-    the searched enterprises), whether or not it matches the filter (BEHAVIOUR.md Cursor in).
+    the searched enterprises), whether or not it matches the filter
+    (docs/behaviour.md#order-and-cursor).
 
     Two phases in one statement (store/page_sql.py): the keys of the page come from the
     indexes alone, each numbered with its place on the page; only then are the page's

@@ -244,7 +244,7 @@ def page_statement(
     hinted = flavour.name == "sqlite" and not id_filters
     # Where every branch walks an index in page order, PostgreSQL reads each document as the
     # walk reaches its row: one heap fetch per item, where keys first and then documents by
-    # primary key cost a descent of that index per item too (2.8 -> 0.9 ms for 1000 items).
+    # primary key cost a descent of that index per item too.
     # Where keys may be sorted they stay keys, so a sort never carries documents: id lists,
     # consumption windows collected as a range, and close or cancel windows, whose few items
     # the planner may rather take from their own index than walk to.
@@ -259,7 +259,7 @@ def page_statement(
         locator = "document"
     # A plan PostgreSQL keeps for a prepared text is made without the values: it guesses a
     # few hundred items in any update window and sorts them from the window's own index, so
-    # a busy window's page took 20-30 ms where the walk down the creation order takes 3.
+    # a busy window's page took several times as long as the walk down the creation order.
     sql.plan_each_time = bound is not None
     by_span = _table(flavour.name == "sqlite" and spans is not None, SERVICE_SPAN_INDEX)
 

@@ -1,8 +1,8 @@
 """Reservations and their items, for the deprecated ``reservations/getAllItems``.
 
 A reservation is a service order of kind Reservation; its id is its items' ``ServiceOrderId``
-(semantics.md section 10), so its items come from the same index getAll's ``ServiceOrderIds``
-filter walks, in the same (CreatedUtc desc, Id desc) order.
+(docs/legacy-mapping.md#which-items), so its items come from the same index getAll's
+``ServiceOrderIds`` filter walks, in the same (CreatedUtc desc, Id desc) order.
 """
 
 from __future__ import annotations

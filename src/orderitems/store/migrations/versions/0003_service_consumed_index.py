@@ -5,8 +5,8 @@ Revises: 0002
 Create Date: 2026-11-23 23:20:00.000000
 
 ``ServiceIds`` with ``ConsumedUtc`` (the issue's mix) walked the service's items in keyset
-order and read every row to test its consumption time: 112 ms per page at 1M items and ten
-times that at 10M. With (enterprise, service, consumed) first the window is a range of one
+order and read every row to test its consumption time, so a page cost grew with the
+service's size. With (enterprise, service, consumed) first the window is a range of one
 index that also covers the keyset columns, so the page's keys are sorted without the table.
 """
 

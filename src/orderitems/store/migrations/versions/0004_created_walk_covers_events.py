@@ -7,8 +7,8 @@ Create Date: 2026-11-23 23:40:00.000000
 An item is updated, closed or canceled at or after its creation, so an ``UpdatedUtc`` window
 ending at E can only match items created before E. Walking the creation-order index down from
 E and testing the window on the index entry finds a page's keys in page order and stops after
-``Count`` matches, instead of sorting every key in the window (44 ms per 1000-item page at 10M
-items, now 2 ms). Items whose stored times break that rule (imported data) are still found,
+``Count`` matches, instead of sorting every key in the window, which grew with the ledger.
+Items whose stored times break that rule (imported data) are still found,
 through small partial indexes that hold only them.
 """
 

@@ -6,7 +6,7 @@ Create Date: 2026-11-24 02:20:00.000000
 
 ``ServiceIds`` with ``ConsumedUtc`` found every key of the window through (enterprise,
 service, consumed) and sorted them for the page: tens of thousands of keys for a busy
-service's quarter, 4-7 ms even for a 10-item page at 1M items. Spans of 2**38 microseconds
+service's quarter, even for a 10-item page. Spans of 2**38 microseconds
 (about 3.2 days) put the keyset columns right after the span, so each of a window's ~30 spans
 is walked in page order and stops after ``Count`` keys (store/page_sql.py). The same index
 still serves a window as one range, for several services at once.
