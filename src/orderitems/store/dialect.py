@@ -2,7 +2,8 @@
 
 The store's modules ask the connection's ``Dialect`` (store/engine.py ``dialect_of``) instead
 of checking which database they run on: how a page is written (store/page_sql.py), how the
-request path's statements are run (store/driver.py), how a bulk load writes, and how the
+request path's statements are run and a write transaction begins (store/driver.py), how a
+running statement is stopped (store/interrupt.py), how a bulk load writes, and how the
 planner's statistics are refreshed.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -19,7 +21,18 @@ from orderitems.store.bulk import BulkWriter
 from orderitems.store.bulk_postgres import PostgresWriter
 from orderitems.store.bulk_rows import ItemEncoder, copy_rows, sqlite_rows
 from orderitems.store.bulk_sqlite import SqliteWriter
-from orderitems.store.driver import fetch_postgres_rows, fetch_sqlite_rows
+from orderitems.store.driver import (
+    fetch_postgres_rows,
+    fetch_sqlite_rows,
+    postgres_write_transaction,
+    sqlite_write_transaction,
+)
+from orderitems.store.interrupt import (
+    postgres_canceller,
+    postgres_occupy,
+    sqlite_canceller,
+    sqlite_occupy,
+)
 from orderitems.store.page_sql import PageRenderer, PostgresRenderer, SqliteRenderer
 
 
@@ -44,6 +57,12 @@ class Dialect:
     bulk_writer: Callable[[Connection], BulkWriter]
     #: Makes a bulk load's encoded rows (in import worker processes too).
     item_encoder: ItemEncoder
+    #: A transaction for a read-then-write (cancel), holding what makes it safe from the start.
+    write_transaction: Callable[[Connection], AbstractContextManager[None]]
+    #: A function, safe from any thread, that stops the connection's running statement.
+    canceller: Callable[[Connection], Callable[[], None]]
+    #: Spends seconds inside one statement (the sandbox's slow-query fault).
+    occupy: Callable[[Connection, float], None]
 
     def read_uuid(self, value: Any) -> uuid.UUID:
         """An id as the driver returns it (SQLite: 16 bytes)."""
@@ -58,6 +77,9 @@ SQLITE = Dialect(
     analyze="ANALYZE",
     bulk_writer=SqliteWriter,
     item_encoder=sqlite_rows,
+    write_transaction=sqlite_write_transaction,
+    canceller=sqlite_canceller,
+    occupy=sqlite_occupy,
 )
 POSTGRESQL = Dialect(
     name="postgresql",
@@ -67,4 +89,7 @@ POSTGRESQL = Dialect(
     analyze="ANALYZE order_items",
     bulk_writer=PostgresWriter,
     item_encoder=copy_rows,
+    write_transaction=postgres_write_transaction,
+    canceller=postgres_canceller,
+    occupy=postgres_occupy,
 )

@@ -13,7 +13,8 @@ answers any of them with a 500, and a cancelled statement is recognised either w
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, cast
 
 import psycopg
@@ -56,3 +57,32 @@ def fetch_sqlite_rows(
         return list(cursor.fetchall())
     finally:
         cursor.close()
+
+
+@contextmanager
+def postgres_write_transaction(connection: Connection) -> Iterator[None]:
+    """An ordinary transaction; whatever the connection had autobegun (token reads) ends
+    first. Row locks order concurrent writers."""
+    if connection.in_transaction():
+        connection.commit()
+    with connection.begin():
+        yield
+
+
+@contextmanager
+def sqlite_write_transaction(connection: Connection) -> Iterator[None]:
+    """A transaction that holds the write lock from its first statement (``BEGIN
+    IMMEDIATE``), so two writers never both read and then one fail to write."""
+    if connection.in_transaction():
+        connection.commit()
+    driver = cast(sqlite3.Connection, connection.connection.driver_connection)
+    # pysqlite would emit its own deferred BEGIN before the first write; with its
+    # isolation_level off it leaves the transaction to us (SQLAlchemy's pysqlite recipe).
+    saved = driver.isolation_level
+    driver.isolation_level = None
+    try:
+        with connection.begin():
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            yield
+    finally:
+        driver.isolation_level = saved
