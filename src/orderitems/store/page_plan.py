@@ -233,61 +233,53 @@ def plan_page(
     """
     bound = event_bound(query)
     spans = consumption_spans(query)
-    scopes = len(enterprise_ids) if len(enterprise_ids) <= merge_limit else 0
+    merged = len(enterprise_ids) if len(enterprise_ids) <= merge_limit else 0
     walk_spans = (
         spans is not None
         and bound is None
         and query.service_ids is not None
         and len(query.service_ids) == 1
-        and 0 < len(spans) * scopes <= MAX_SPAN_BRANCHES
+        and 0 < len(spans) * merged <= MAX_SPAN_BRANCHES
     )
     sort_keys = query.consumed is not None and not walk_spans
     given_ids = [ids for _, _, ids in _given_ids(query)]
+    after: tuple[Condition, ...] = ()
     if isinstance(position, CursorItem):
-        after: list[Condition] = [position]
+        after = (position,)
     elif position is not None:
-        after = [After(*position)]
-    else:
-        after = []
+        after = (After(*position),)
     span_range = None if spans is None else InSpans(spans[0], spans[-1])
 
-    def walk(
-        enterprise: uuid.UUID | None, *, span: InSpan | InSpans | None = span_range
-    ) -> list[Branch]:
-        terms = _filter_conditions(query, walk=not sort_keys, spans=span) + after
-        return [Branch(enterprise, tuple(terms), SERVICE_SPAN_INDEX if span else None)]
+    def conditions(span: InSpan | InSpans | None) -> tuple[Condition, ...]:
+        return (*_filter_conditions(query, walk=not sort_keys, spans=span), *after)
 
-    def branches(enterprise: uuid.UUID | None) -> list[Branch]:
-        if walk_spans:
-            assert spans is not None
-            return [b for n in spans for b in walk(enterprise, span=InSpan(n))]
-        if bound is None:
-            return walk(enterprise)
-        column, end_us = bound
-        # An id filter keeps its own index; otherwise each branch names the one it walks.
-        pinned = not given_ids
-        terms = _filter_conditions(query, walk=not sort_keys, spans=span_range) + after
-        early = f"ix_order_items_{column.removesuffix('_us')}_before_created"
-        return [
-            Branch(enterprise, (*terms, CreatedBefore(end_us)), CREATED_INDEX if pinned else None),
-            Branch(
-                enterprise, (*terms, EventBeforeCreation(column, end_us)), early if pinned else None
-            ),
-        ]
-
-    if 1 < len(enterprise_ids) <= merge_limit:
-        planned = [b for e in enterprise_ids for b in branches(e)]
+    # Each enterprise's walks: (conditions, the index to name).
+    walks: list[tuple[tuple[Condition, ...], str | None]]
+    if walk_spans:
+        assert spans is not None
+        walks = [(conditions(InSpan(n)), SERVICE_SPAN_INDEX) for n in spans]
+    elif bound is None:
+        walks = [(conditions(span_range), SERVICE_SPAN_INDEX if span_range else None)]
     else:
-        planned = branches(None)
+        column, end_us = bound
+        shared = conditions(span_range)
+        # An id filter keeps its own index; otherwise each walk names the one it takes.
+        pinned = not given_ids
+        early = f"ix_order_items_{column.removesuffix('_us')}_before_created"
+        walks = [
+            ((*shared, CreatedBefore(end_us)), CREATED_INDEX if pinned else None),
+            ((*shared, EventBeforeCreation(column, end_us)), early if pinned else None),
+        ]
+    scopes = enterprise_ids if 1 < len(enterprise_ids) <= merge_limit else [None]
     return PagePlan(
         enterprise_ids=tuple(enterprise_ids),
-        branches=tuple(planned),
+        branches=tuple(Branch(e, terms, index) for e in scopes for terms, index in walks),
         count=int(count),
         sort_keys=sort_keys,
         in_page_order=(
             not sort_keys
             and (bound is None or bound[0] == "updated_us")
-            and scopes > 0
+            and merged > 0
             and all(len(ids) == 1 for ids in given_ids)
         ),
         plan_each_time=bound is not None,
