@@ -23,15 +23,9 @@ from typing import Any
 import msgspec
 
 from orderitems.domain.query import ItemQuery, TimeInterval
+from orderitems.store.dialect import POSTGRESQL, SQLITE
 from orderitems.store.items import MAX_MERGED_ENTERPRISES
-from orderitems.store.page_sql import (
-    POSTGRES,
-    SQLITE,
-    CursorItem,
-    Position,
-    page_statement,
-    position_statement,
-)
+from orderitems.store.page_plan import CursorItem, Position, plan_page
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -88,14 +82,14 @@ def page_sql(
     body: Body, enterprises: list[uuid.UUID], style: str, position: Position | None
 ) -> tuple[str, list[Any], bool]:
     """The store's own page statement (store/page_sql.py), so both apps ask the same SQL."""
-    statement = page_statement(
-        SQLITE if style == "sqlite" else POSTGRES,
+    plan = plan_page(
         enterprise_ids=enterprises,
         query=item_query(body),
         count=body.limitation.count,
         position=position,
         merge_limit=MAX_MERGED_ENTERPRISES,
     )
+    statement = (SQLITE if style == "sqlite" else POSTGRESQL).pages.page(plan)
     text = dollar_placeholders(statement.text) if style == "asyncpg" else statement.text
     return text, statement.values, statement.plan_each_time
 
@@ -215,10 +209,8 @@ def create_app() -> Callable[[Scope, Any, Any], Awaitable[None]]:
             # As ours: on PostgreSQL the page statement finds the cursor's position itself.
             position = CursorItem(enterprises, body.limitation.cursor)
         elif body.limitation.cursor is not None:
-            found = position_statement(
-                SQLITE if state["style"] == "sqlite" else POSTGRES,
-                enterprises,
-                body.limitation.cursor,
+            found = (SQLITE if state["style"] == "sqlite" else POSTGRESQL).pages.position(
+                enterprises, body.limitation.cursor
             )
             text = found.text if state["style"] != "asyncpg" else dollar_placeholders(found.text)
             rows = await state["run"](text, found.values, False)

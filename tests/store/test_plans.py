@@ -25,11 +25,12 @@ from sqlalchemy.engine import Engine
 from orderitems.domain.query import ItemQuery, PageRequest, TimeInterval
 from orderitems.fixtures.demo import DEMO_ENTERPRISES
 from orderitems.fixtures.generator import demo_services, generate
-from orderitems.store import page_sql
-from orderitems.store.engine import connect
+from orderitems.store.engine import connect, dialect_of
 from orderitems.store.items import select_page
 from orderitems.store.loading import Batch, load
 from orderitems.store.migrate import upgrade
+from orderitems.store.page_plan import plan_page
+from orderitems.store.page_sql import Statement
 from orderitems.store.schema import order_items as t
 
 pytestmark = pytest.mark.slow
@@ -152,15 +153,15 @@ def indexes(shape: Shape) -> tuple[str, ...]:
     return (shape.index,) if isinstance(shape.index, str) else shape.index
 
 
-def statement(engine: Engine, shape: Shape) -> page_sql.Statement:
-    return page_sql.page_statement(
-        page_sql.flavour_for(engine.dialect.name),
+def statement(engine: Engine, shape: Shape) -> Statement:
+    plan = plan_page(
         enterprise_ids=[e.id for e in DEMO_ENTERPRISES] if shape.portfolio else [LONDON],
         query=shape.query,
         count=1000,
         position=None,
         merge_limit=64,
     )
+    return dialect_of(engine).pages.page(plan)
 
 
 def postgres_nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:

@@ -24,7 +24,8 @@ import anyio.to_thread
 from sqlalchemy.engine import Connection, Engine
 
 from orderitems.domain.errors import DeadlineExceeded, DomainError
-from orderitems.store.interrupt import canceller, is_cancellation, occupy
+from orderitems.store.engine import dialect_of
+from orderitems.store.interrupt import is_cancellation
 
 log = logging.getLogger(__name__)
 
@@ -135,9 +136,10 @@ class WorkLimits:
 
 def _bounded(engine: Engine, work: Callable[[Connection], T], limits: WorkLimits) -> T:
     with engine.connect() as connection:
-        with limits.watchdog.watch(limits.expires, canceller(connection)) as watch:
+        dialect = dialect_of(connection)
+        with limits.watchdog.watch(limits.expires, dialect.canceller(connection)) as watch:
             try:
-                occupy(connection, limits.database_delay)
+                dialect.occupy(connection, limits.database_delay)
                 result = work(connection)
             except DomainError:
                 raise

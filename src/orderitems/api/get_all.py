@@ -8,12 +8,12 @@ from starlette.responses import Response
 from orderitems.access.tokens import Principal, authenticate, resolve_scope
 from orderitems.api.call import Call
 from orderitems.api.currency import convert_documents, load_converter
-from orderitems.api.wire import GetAllRequest, TimeFilterInterval, decode_request
+from orderitems.api.wire import GET_ALL_REQUEST, GetAllRequest, decode_request
+from orderitems.domain.filters import GET_ALL_FILTERS, FilterKind, qualifying_filters
 from orderitems.domain.query import (
-    QUALIFYING_FILTERS,
+    FilterValue,
     ItemQuery,
     PageRequest,
-    TimeInterval,
     build_item_query,
     parse_time_interval,
 )
@@ -21,29 +21,19 @@ from orderitems.settings import Settings
 from orderitems.store.items import Page, select_page
 
 
-def _interval(name: str, value: TimeFilterInterval | None) -> TimeInterval | None:
-    return None if value is None else parse_time_interval(name, value.start_utc, value.end_utc)
-
-
 def item_query(request: GetAllRequest, settings: Settings) -> ItemQuery:
-    qualifying = tuple(
-        f for f in QUALIFYING_FILTERS if settings.account_ids_qualify or f != "AccountIds"
-    )
-    return build_item_query(
-        order_item_ids=request.order_item_ids,
-        account_ids=request.account_ids,
-        service_order_ids=request.service_order_ids,
-        service_ids=request.service_ids,
-        bill_ids=request.bill_ids,
-        created=_interval("CreatedUtc", request.created_utc),
-        updated=_interval("UpdatedUtc", request.updated_utc),
-        consumed=_interval("ConsumedUtc", request.consumed_utc),
-        canceled=_interval("CanceledUtc", request.canceled_utc),
-        closed=_interval("ClosedUtc", request.closed_utc),
-        accounting_states=request.accounting_states,
-        types=request.types,
-        qualifying=qualifying,
-    )
+    """Each declared filter's value (domain/filters.py), intervals checked as they are read."""
+    given: dict[str, FilterValue] = {}
+    for spec in GET_ALL_FILTERS:
+        value = request.filter_value(spec)
+        if value is not None and spec.kind is FilterKind.INTERVAL:
+            assert spec.max_months is not None
+            value = parse_time_interval(
+                spec.wire, value.start_utc, value.end_utc, max_months=spec.max_months
+            )
+        given[spec.field] = value
+    qualifying = qualifying_filters(account_ids_qualify=settings.account_ids_qualify)
+    return build_item_query(qualifying=qualifying, **given)
 
 
 def _authenticate(connection: Connection, call: Call, client: str, access: str) -> Principal:
@@ -70,7 +60,7 @@ def encode_page(page: Page) -> bytes:
 
 async def get_all_order_items(call: Call) -> Response:
     """``orderItems/getAll`` (docs/behaviour.md#filters)."""
-    request = decode_request(call.body, GetAllRequest, strict=call.settings.strict_json)
+    request = decode_request(call.body, GET_ALL_REQUEST, strict=call.settings.strict_json)
 
     def work(connection: Connection) -> Page:
         principal = _authenticate(connection, call, request.client_token, request.access_token)

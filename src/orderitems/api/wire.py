@@ -10,17 +10,19 @@ from __future__ import annotations
 import functools
 import re
 import uuid
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, cast
 
 import msgspec
 from msgspec import inspect as mi
 
+from orderitems.domain.cancellation import MAX_CANCEL_IDS
 from orderitems.domain.errors import InvalidInput
-from orderitems.domain.items import AccountingState, OrderItemType, UtcDateTime
+from orderitems.domain.filters import GET_ALL_FILTERS, MAX_IDS, MAX_VALUES, Filter, FilterKind
+from orderitems.domain.items import AccountingState, UtcDateTime
+from orderitems.domain.query import MAX_PAGE_SIZE
 
 NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
-Ids = Annotated[list[uuid.UUID], msgspec.Meta(min_length=1, max_length=1000)]
-AccountIdList = Annotated[list[uuid.UUID], msgspec.Meta(min_length=1, max_length=100)]
+Ids = Annotated[list[uuid.UUID], msgspec.Meta(min_length=1, max_length=MAX_IDS)]
 CurrencyCode = Annotated[str, msgspec.Meta(pattern="^[A-Za-z]{3}$")]
 
 
@@ -42,30 +44,42 @@ class TimeFilterInterval(Wire, frozen=True):
 
 
 class Limitation(Wire, frozen=True):
-    count: Annotated[int, msgspec.Meta(ge=1, le=1000)]
+    count: Annotated[int, msgspec.Meta(ge=1, le=MAX_PAGE_SIZE)]
     cursor: uuid.UUID | None = None
 
 
 class GetAllRequest(Envelope, frozen=True, kw_only=True):
-    """``OrderItemFilterParameters``."""
+    """``OrderItemFilterParameters`` but its filters, which ``GET_ALL_REQUEST`` adds."""
 
     limitation: Limitation
     enterprise_ids: Ids | None = None
-    order_item_ids: Ids | None = None
-    account_ids: AccountIdList | None = None
-    service_order_ids: Ids | None = None
-    service_ids: Ids | None = None
-    bill_ids: Ids | None = None
-    created_utc: TimeFilterInterval | None = None
-    updated_utc: TimeFilterInterval | None = None
-    consumed_utc: TimeFilterInterval | None = None
-    canceled_utc: TimeFilterInterval | None = None
-    closed_utc: TimeFilterInterval | None = None
     currency: CurrencyCode | None = None
-    accounting_states: (
-        Annotated[list[AccountingState], msgspec.Meta(min_length=1, max_length=1000)] | None
-    ) = None
-    types: Annotated[list[OrderItemType], msgspec.Meta(min_length=1, max_length=1000)] | None = None
+
+    def filter_value(self, spec: Filter) -> Any:
+        """The filter's value as decoded (``TimeFilterInterval``, a list, or None)."""
+        return getattr(self, spec.wire_attribute)
+
+
+def _filter_type(spec: Filter) -> Any:
+    if spec.kind is FilterKind.INTERVAL:
+        return TimeFilterInterval | None
+    listed = uuid.UUID if spec.kind is FilterKind.IDS else spec.values
+    return Annotated[list[listed], msgspec.Meta(min_length=1, max_length=spec.max_items)] | None  # type: ignore[valid-type]
+
+
+#: The getAll request type: ``GetAllRequest`` with one property per declared filter
+#: (domain/filters.py), each with its array maximum.
+GET_ALL_REQUEST = cast(
+    type[GetAllRequest],
+    msgspec.defstruct(
+        "GetAllRequest",
+        [(spec.wire_attribute, _filter_type(spec), None) for spec in GET_ALL_FILTERS],
+        bases=(GetAllRequest,),
+        module=__name__,
+        frozen=True,
+        kw_only=True,
+    ),
+)
 
 
 RequestT = TypeVar("RequestT", bound=Wire)
@@ -155,7 +169,9 @@ def decode_request(body: bytes, request_type: type[RequestT], *, strict: bool) -
 class CancelRequest(Envelope, frozen=True, kw_only=True):
     """``CancelOrderItemParameters``."""
 
-    order_item_ids: Annotated[list[uuid.UUID], msgspec.Meta(min_length=1, max_length=10)]
+    order_item_ids: Annotated[
+        list[uuid.UUID], msgspec.Meta(min_length=1, max_length=MAX_CANCEL_IDS)
+    ]
     enterprise_id: uuid.UUID | None = None
 
 
@@ -166,4 +182,6 @@ class ReservationItemsRequest(Envelope, frozen=True, kw_only=True):
     currency: CurrencyCode | None = None
     #: Unlike getAll's, the contract sets no ``minItems`` here: ``[]`` is valid and matches no
     #: item (docs/compatibility.md).
-    accounting_states: Annotated[list[AccountingState], msgspec.Meta(max_length=1000)] | None = None
+    accounting_states: (
+        Annotated[list[AccountingState], msgspec.Meta(max_length=MAX_VALUES)] | None
+    ) = None

@@ -15,15 +15,52 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import msgspec
 
 MAX_MONTHS = 3
 MAX_IDS = 1000
 MAX_ACCOUNT_IDS = 100
+MAX_VALUES = 1000
 MAX_CANCEL_IDS = 10
 MAX_COUNT = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class FilterLimit:
+    """One getAll filter as the API bounds it: ``kind`` is ``ids``, ``interval`` or ``values``;
+    ``qualifies`` is ``yes``, ``no`` or ``by-setting`` (alone it satisfies "at least one
+    filter": always, never, or unless the server turned ``AccountIds`` off)."""
+
+    wire: str
+    kind: str
+    max_items: int | None
+    max_months: int | None
+    qualifies: str
+
+    @property
+    def attribute(self) -> str:
+        """The ``OrderItemFilter`` and ``GetAllRequest`` field of this filter."""
+        return "".join(f"_{c.lower()}" if c.isupper() else c for c in self.wire).lstrip("_")
+
+
+#: The SDK's own copy of the server's filter table, so the SDK stands alone; a test checks
+#: that it equals the server's and the contract's limits.
+GET_ALL_FILTERS = (
+    FilterLimit("OrderItemIds", "ids", MAX_IDS, None, "yes"),
+    FilterLimit("AccountIds", "ids", MAX_ACCOUNT_IDS, None, "by-setting"),
+    FilterLimit("ServiceOrderIds", "ids", MAX_IDS, None, "yes"),
+    FilterLimit("ServiceIds", "ids", MAX_IDS, None, "yes"),
+    FilterLimit("BillIds", "ids", MAX_IDS, None, "yes"),
+    FilterLimit("CreatedUtc", "interval", None, MAX_MONTHS, "yes"),
+    FilterLimit("UpdatedUtc", "interval", None, MAX_MONTHS, "yes"),
+    FilterLimit("ConsumedUtc", "interval", None, MAX_MONTHS, "no"),
+    FilterLimit("CanceledUtc", "interval", None, MAX_MONTHS, "no"),
+    FilterLimit("ClosedUtc", "interval", None, MAX_MONTHS, "yes"),
+    FilterLimit("AccountingStates", "values", MAX_VALUES, None, "no"),
+    FilterLimit("Types", "values", MAX_VALUES, None, "no"),
+)
 
 T = TypeVar("T")
 
@@ -164,8 +201,9 @@ def _distinct(values: Sequence[str] | None) -> tuple[str, ...] | None:
     return None if values is None else tuple(dict.fromkeys(values))
 
 
-def _windows(period: Period | None) -> list[TimeFilter | None]:
-    return [None] if period is None else list(split_period(*period))
+def _windows(period: Period | None, months: int | None) -> list[TimeFilter | None]:
+    assert months is not None
+    return [None] if period is None else list(split_period(*period, months=months))
 
 
 def plan_requests(query: OrderItemFilter, *, page_size: int = MAX_COUNT) -> list[GetAllRequest]:
@@ -176,46 +214,31 @@ def plan_requests(query: OrderItemFilter, *, page_size: int = MAX_COUNT) -> list
     """
     if not 1 <= page_size <= MAX_COUNT:
         raise ValueError(f"page_size must be 1..{MAX_COUNT}, not {page_size}")
+    intervals = [f for f in GET_ALL_FILTERS if f.kind == "interval"]
+    listed = [f for f in GET_ALL_FILTERS if f.kind == "ids"]
     windows = itertools.product(
-        _windows(query.created_utc),
-        _windows(query.updated_utc),
-        _windows(query.consumed_utc),
-        _windows(query.canceled_utc),
-        _windows(query.closed_utc),
+        *(_windows(getattr(query, f.attribute), f.max_months) for f in intervals)
     )
     chunks = itertools.product(
         _ids(query.enterprise_ids, MAX_IDS),
-        _ids(query.order_item_ids, MAX_IDS),
-        _ids(query.account_ids, MAX_ACCOUNT_IDS),
-        _ids(query.service_order_ids, MAX_IDS),
-        _ids(query.service_ids, MAX_IDS),
-        _ids(query.bill_ids, MAX_IDS),
+        *(_ids(getattr(query, f.attribute), f.max_items or MAX_IDS) for f in listed),
     )
-    states, types = _distinct(query.accounting_states), _distinct(query.types)
-    return [
-        GetAllRequest(
-            limitation=Limitation(count=page_size),
-            created_utc=created,
-            updated_utc=updated,
-            consumed_utc=consumed,
-            canceled_utc=canceled,
-            closed_utc=closed,
-            enterprise_ids=enterprises,
-            order_item_ids=order_items,
-            account_ids=accounts,
-            service_order_ids=service_orders,
-            service_ids=services,
-            bill_ids=bills,
-            currency=query.currency,
-            accounting_states=states,
-            types=types,
+    fixed = {
+        f.attribute: _distinct(getattr(query, f.attribute))
+        for f in GET_ALL_FILTERS
+        if f.kind == "values"
+    }
+    requests = []
+    for periods, (enterprises, *ids) in itertools.product(windows, list(chunks)):
+        filters: dict[str, Any] = dict(fixed)
+        filters.update(zip((f.attribute for f in intervals), periods, strict=True))
+        filters.update(zip((f.attribute for f in listed), ids, strict=True))
+        requests.append(
+            GetAllRequest(
+                limitation=Limitation(count=page_size),
+                enterprise_ids=enterprises,
+                currency=query.currency,
+                **filters,
+            )
         )
-        for (created, updated, consumed, canceled, closed), (
-            enterprises,
-            order_items,
-            accounts,
-            service_orders,
-            services,
-            bills,
-        ) in itertools.product(windows, list(chunks))
-    ]
+    return requests

@@ -10,22 +10,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from orderitems.domain.errors import InvalidInput
+from orderitems.domain.filters import (
+    FILTERS_BY_FIELD,
+    MAX_INTERVAL_MONTHS,
+    FilterKind,
+    qualifying_filters,
+)
 from orderitems.domain.items import AccountingState, OrderItemType
 
-MAX_INTERVAL_MONTHS = 3
+#: ``Limitation.Count`` lies in 1..MAX_PAGE_SIZE (docs/behaviour.md#limits).
 MAX_PAGE_SIZE = 1000
 
-#: Filters that satisfy "at least one filter" (docs/behaviour.md#filters).
-QUALIFYING_FILTERS = (
-    "OrderItemIds",
-    "AccountIds",
-    "ServiceOrderIds",
-    "ServiceIds",
-    "BillIds",
-    "CreatedUtc",
-    "UpdatedUtc",
-    "ClosedUtc",
-)
+#: Filters that satisfy "at least one filter" by default (docs/behaviour.md#filters).
+QUALIFYING_FILTERS = qualifying_filters()
 
 
 def add_months(moment: datetime, months: int) -> datetime:
@@ -117,54 +114,30 @@ class PageRequest:
     cursor: uuid.UUID | None = None
 
 
-def _ids(values: Iterable[uuid.UUID] | None) -> frozenset[uuid.UUID] | None:
-    return None if values is None else frozenset(values)
+#: A filter's value as given: ids or enum values in any iterable, or an interval.
+FilterValue = Iterable[uuid.UUID] | Iterable[str] | TimeInterval | None
 
 
 def build_item_query(
-    *,
-    order_item_ids: Iterable[uuid.UUID] | None = None,
-    account_ids: Iterable[uuid.UUID] | None = None,
-    service_order_ids: Iterable[uuid.UUID] | None = None,
-    service_ids: Iterable[uuid.UUID] | None = None,
-    bill_ids: Iterable[uuid.UUID] | None = None,
-    created: TimeInterval | None = None,
-    updated: TimeInterval | None = None,
-    consumed: TimeInterval | None = None,
-    canceled: TimeInterval | None = None,
-    closed: TimeInterval | None = None,
-    accounting_states: Iterable[AccountingState] | None = None,
-    types: Iterable[OrderItemType] | None = None,
-    qualifying: tuple[str, ...] = QUALIFYING_FILTERS,
+    *, qualifying: tuple[str, ...] = QUALIFYING_FILTERS, **given: FilterValue
 ) -> ItemQuery:
-    """Build the query, refusing one with none of the qualifying filters."""
-    query = ItemQuery(
-        order_item_ids=_ids(order_item_ids),
-        account_ids=_ids(account_ids),
-        service_order_ids=_ids(service_order_ids),
-        service_ids=_ids(service_ids),
-        bill_ids=_ids(bill_ids),
-        created=created,
-        updated=updated,
-        consumed=consumed,
-        canceled=canceled,
-        closed=closed,
-        accounting_states=None if accounting_states is None else frozenset(accounting_states),
-        types=None if types is None else frozenset(types),
-    )
-    given = {
-        "OrderItemIds": query.order_item_ids,
-        "AccountIds": query.account_ids,
-        "ServiceOrderIds": query.service_order_ids,
-        "ServiceIds": query.service_ids,
-        "BillIds": query.bill_ids,
-        "CreatedUtc": query.created,
-        "UpdatedUtc": query.updated,
-        "ClosedUtc": query.closed,
-        "ConsumedUtc": query.consumed,
-        "CanceledUtc": query.canceled,
-    }
-    if not any(given.get(name) is not None for name in qualifying):
+    """Build the query from ``ItemQuery`` field names (domain/filters.py), refusing one with
+    none of the ``qualifying`` filters (docs/behaviour.md#filters). Lists become sets."""
+    values: dict[str, object] = {}
+    for name, value in given.items():
+        if name not in FILTERS_BY_FIELD:
+            raise TypeError(f"build_item_query() got an unknown filter {name!r}")
+        if value is None or FILTERS_BY_FIELD[name].kind is FilterKind.INTERVAL:
+            values[name] = value
+        else:
+            assert not isinstance(value, TimeInterval)
+            values[name] = frozenset(value)
+    query = ItemQuery(**values)  # type: ignore[arg-type]
+    if not any(
+        getattr(query, f.field) is not None
+        for f in FILTERS_BY_FIELD.values()
+        if f.wire in qualifying
+    ):
         raise InvalidInput(
             "Invalid request: at least one of the filters "
             + ", ".join(qualifying)

@@ -13,10 +13,8 @@ every item is canceled exactly once, with one ``CanceledUtc``:
 
 from __future__ import annotations
 
-import sqlite3
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -25,30 +23,8 @@ from sqlalchemy.engine import Connection
 from orderitems.domain.cancellation import CancelPlan, cancel_item, plan_cancellation
 from orderitems.domain.items import AccountingState
 from orderitems.store.documents import decode_item, encode_item, to_micros
+from orderitems.store.engine import dialect_of
 from orderitems.store.schema import order_items as t
-
-
-@contextmanager
-def write_transaction(connection: Connection) -> Iterator[None]:
-    """A transaction that holds the write lock from its first statement on SQLite, and an
-    ordinary one elsewhere. Whatever the connection had autobegun (token reads) ends first."""
-    if connection.in_transaction():
-        connection.commit()
-    driver = connection.connection.driver_connection
-    if not isinstance(driver, sqlite3.Connection):
-        with connection.begin():
-            yield
-        return
-    # pysqlite would emit its own deferred BEGIN before the first write; with its
-    # isolation_level off it leaves the transaction to us (SQLAlchemy's pysqlite recipe).
-    saved = driver.isolation_level
-    driver.isolation_level = None
-    try:
-        with connection.begin():
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-            yield
-    finally:
-        driver.isolation_level = saved
 
 
 def cancel_items(
@@ -65,7 +41,7 @@ def cancel_items(
     the locks are held, so ``CanceledUtc`` is never earlier than a cancel that committed first.
     Raises ``InvalidInput`` (nothing written) when any id is unknown or cannot be canceled.
     """
-    with write_transaction(connection):
+    with dialect_of(connection).write_transaction(connection):
         rows = connection.execute(
             sa.select(t.c.id, t.c.accounting_state, t.c.document)
             .where(t.c.enterprise_id == enterprise_id, t.c.id.in_(sorted(set(item_ids))))

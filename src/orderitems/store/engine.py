@@ -9,6 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from orderitems.store.dialect import POSTGRESQL, SQLITE, Dialect
+
 DEFAULT_URL = "sqlite:///orderitems.db"
 
 
@@ -79,14 +81,12 @@ def connect(url: str, *, pool_size: int = 8) -> Engine:
     return engine
 
 
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"
+def dialect_of(bind: Connection | Engine) -> Dialect:
+    """The database behind ``bind``: the store's one check of which it is (store/dialect.py)."""
+    return SQLITE if bind.dialect.name == "sqlite" else POSTGRESQL
 
 
 def refresh_statistics(connection: Connection) -> None:
     """Planner statistics after a bulk load: without them SQLite walks the time index for an
     id filter, far slower than the id index."""
-    if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("ANALYZE")
-    else:
-        connection.exec_driver_sql("ANALYZE order_items")
+    connection.exec_driver_sql(dialect_of(connection).analyze)

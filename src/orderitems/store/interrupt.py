@@ -3,7 +3,8 @@
 SQLite: ``sqlite3.Connection.interrupt()``. PostgreSQL: psycopg's ``cancel_safe()``, which asks
 the server to cancel the backend's current statement, as ``pg_cancel_backend`` would. Either
 makes the statement fail in the thread that runs it, and a statement that is not running is
-left alone, so calling the canceller again (or late) is harmless.
+left alone, so calling the canceller again (or late) is harmless. The connection's dialect
+(store/dialect.py) picks the functions for its database.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Callable
+from typing import cast
 
 import psycopg
 import psycopg.errors
@@ -21,15 +23,15 @@ from sqlalchemy.engine import Connection
 CANCEL_TIMEOUT = 2.0
 
 
-def canceller(connection: Connection) -> Callable[[], None]:
+def sqlite_canceller(connection: Connection) -> Callable[[], None]:
     """A function, safe to call from any thread, that stops what ``connection`` is running."""
-    raw = connection.connection.driver_connection
-    if isinstance(raw, sqlite3.Connection):
-        return raw.interrupt
-    if isinstance(raw, psycopg.Connection):
-        postgres: psycopg.Connection[object] = raw
-        return lambda: postgres.cancel_safe(timeout=CANCEL_TIMEOUT)
-    return lambda: None
+    return cast(sqlite3.Connection, connection.connection.driver_connection).interrupt
+
+
+def postgres_canceller(connection: Connection) -> Callable[[], None]:
+    """As ``sqlite_canceller``: psycopg asks the server to cancel the backend's statement."""
+    raw = cast("psycopg.Connection[object]", connection.connection.driver_connection)
+    return lambda: raw.cancel_safe(timeout=CANCEL_TIMEOUT)
 
 
 def is_cancellation(exc: BaseException) -> bool:
@@ -40,23 +42,25 @@ def is_cancellation(exc: BaseException) -> bool:
     return isinstance(original, sqlite3.OperationalError) and "interrupt" in str(original)
 
 
-def occupy(connection: Connection, seconds: float) -> None:
+def postgres_occupy(connection: Connection, seconds: float) -> None:
     """Spend ``seconds`` inside one running statement: the sandbox's slow-query fault.
 
     The time is spent in the database, so it is cancelled exactly as slow real work would be.
     """
+    if seconds > 0:
+        connection.execute(sa.text("select pg_sleep(:seconds)"), {"seconds": seconds})
+
+
+def sqlite_occupy(connection: Connection, seconds: float) -> None:
+    """As ``postgres_occupy``: a recursive query that counts until a clock of ours says stop."""
     if seconds <= 0:
         return
-    if connection.dialect.name == "postgresql":
-        connection.execute(sa.text("select pg_sleep(:seconds)"), {"seconds": seconds})
-        return
-    raw = connection.connection.driver_connection
-    if isinstance(raw, sqlite3.Connection):
-        raw.create_function("orderitems_monotonic", 0, time.monotonic)
-        connection.execute(
-            sa.text(
-                "with recursive spin(n) as (select 0 union all select n + 1 from spin"
-                " where orderitems_monotonic() < :until) select count(*) from spin"
-            ),
-            {"until": time.monotonic() + seconds},
-        )
+    raw = cast(sqlite3.Connection, connection.connection.driver_connection)
+    raw.create_function("orderitems_monotonic", 0, time.monotonic)
+    connection.execute(
+        sa.text(
+            "with recursive spin(n) as (select 0 union all select n + 1 from spin"
+            " where orderitems_monotonic() < :until) select count(*) from spin"
+        ),
+        {"until": time.monotonic() + seconds},
+    )

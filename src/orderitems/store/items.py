@@ -13,9 +13,11 @@ from sqlalchemy.engine import Connection
 from orderitems.domain.errors import InvalidInput
 from orderitems.domain.items import OrderItem
 from orderitems.domain.query import ItemQuery, PageRequest
-from orderitems.store import page_sql
+from orderitems.store.dialect import Dialect
 from orderitems.store.documents import encode_item, to_micros
-from orderitems.store.driver import fetch_rows
+from orderitems.store.engine import dialect_of
+from orderitems.store.page_plan import CursorItem, Position, plan_page
+from orderitems.store.page_sql import Statement
 from orderitems.store.schema import order_items as t
 
 #: Above this many enterprises a portfolio query is one IN-list scan instead of one
@@ -68,8 +70,8 @@ def before(position: tuple[int, uuid.UUID]) -> sa.ColumnElement[bool]:
     )
 
 
-def _run(connection: Connection, statement: page_sql.Statement) -> list[Any]:
-    return fetch_rows(
+def _run(connection: Connection, dialect: Dialect, statement: Statement) -> list[Any]:
+    return dialect.fetch_rows(
         connection, statement.text, statement.values, prepare=not statement.plan_each_time
     )
 
@@ -78,8 +80,8 @@ def find_position(
     connection: Connection, enterprise_ids: Sequence[uuid.UUID], item_id: uuid.UUID
 ) -> tuple[int, uuid.UUID] | None:
     """The keyset position of an item visible in this scope, or None."""
-    flavour = page_sql.flavour_for(connection.dialect.name)
-    rows = _run(connection, page_sql.position_statement(flavour, enterprise_ids, item_id))
+    dialect = dialect_of(connection)
+    rows = _run(connection, dialect, dialect.pages.position(enterprise_ids, item_id))
     return None if not rows else (int(rows[0][0]), item_id)
 
 
@@ -106,33 +108,30 @@ def select_page(
     the searched enterprises), whether or not it matches the filter
     (docs/behaviour.md#order-and-cursor).
 
-    Two phases in one statement (store/page_sql.py): the keys of the page come from the
-    indexes alone, each numbered with its place on the page; only then are the page's
-    documents fetched by row, so no document passes through a sort, and they are put in
-    place here. A portfolio merges one index-ordered branch per enterprise. (On PostgreSQL a
-    walk already in page order reads each document as it goes instead; page_sql.py.)
+    Two phases in one statement (store/page_plan.py, store/page_sql.py): the keys of the
+    page come from the indexes alone, each numbered with its place on the page; only then
+    are the page's documents fetched by row, so no document passes through a sort, and they
+    are put in place here. A portfolio merges one index-ordered branch per enterprise. (On
+    PostgreSQL a walk already in page order reads each document as it goes; page_sql.py.)
     """
-    flavour = page_sql.flavour_for(connection.dialect.name)
+    dialect = dialect_of(connection)
     visible = enterprise_ids if visible_enterprise_ids is None else visible_enterprise_ids
-    position: page_sql.Position | None = None
+    position: Position | None = None
     if page.cursor is not None:
-        # SQLite answers the lookup in microseconds, in process; PostgreSQL is a round trip
-        # away, so there the page statement finds the cursor's position itself.
-        if flavour is page_sql.POSTGRES:
-            position = page_sql.CursorItem(visible, page.cursor)
+        if dialect.cursor_in_page:
+            position = CursorItem(visible, page.cursor)
         else:
             position = _position_or_error(connection, visible, page.cursor)
-    statement = page_sql.page_statement(
-        flavour,
+    plan = plan_page(
         enterprise_ids=enterprise_ids,
         query=query,
         count=page.count,
         position=position,
         merge_limit=MAX_MERGED_ENTERPRISES,
     )
-    rows = _run(connection, statement)
+    rows = _run(connection, dialect, dialect.pages.page(plan))
     if not rows:
-        if isinstance(position, page_sql.CursorItem):
+        if isinstance(position, CursorItem):
             _position_or_error(connection, visible, position.item_id)
         return Page(documents=[], cursor=None)
     documents: list[bytes] = [b""] * len(rows)
@@ -141,8 +140,7 @@ def select_page(
         documents[place_on_page - 1] = bytes(document)
         if place_on_page == len(rows):
             last = item_id
-    cursor = last if isinstance(last, uuid.UUID) else uuid.UUID(bytes=bytes(last))
-    return Page(documents=documents, cursor=cursor)
+    return Page(documents=documents, cursor=dialect.read_uuid(last))
 
 
 def iter_documents(

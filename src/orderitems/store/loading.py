@@ -17,9 +17,9 @@ from orderitems.domain.enterprises import Enterprise, Service, ServiceOrder
 from orderitems.domain.items import OrderItem
 from orderitems.store.bulk import BulkWriter, collector_paused
 from orderitems.store.bulk_postgres import PostgresWriter
-from orderitems.store.bulk_rows import EncodedItems, ItemEncoder, copy_rows, sqlite_rows
+from orderitems.store.bulk_rows import EncodedItems, ItemEncoder
 from orderitems.store.bulk_sqlite import SqliteWriter
-from orderitems.store.engine import is_sqlite, refresh_statistics
+from orderitems.store.engine import dialect_of, refresh_statistics
 from orderitems.store.reference import insert_services, upsert_enterprises
 
 Progress = Callable[[int], None]
@@ -37,12 +37,12 @@ class Batch:
 
 
 def bulk_writer(connection: Connection) -> BulkWriter:
-    return SqliteWriter(connection) if is_sqlite(connection.engine) else PostgresWriter(connection)
+    return dialect_of(connection).bulk_writer(connection)
 
 
 def item_encoder(engine: Engine) -> ItemEncoder:
     """The function that makes ``Batch.encoded`` for this engine's writer."""
-    return sqlite_rows if is_sqlite(engine) else copy_rows
+    return dialect_of(engine).item_encoder
 
 
 def load(engine: Engine, batches: Iterable[Batch], *, on_progress: Progress | None = None) -> int:

@@ -9,8 +9,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from orderitems.store import page_sql
-from orderitems.store.driver import fetch_rows
+from orderitems.store.engine import dialect_of
 from orderitems.store.schema import access_token_enterprises, access_tokens, client_tokens
 
 
@@ -96,8 +95,9 @@ def insert_access_token(
 def find_credentials(connection: Connection, access_token_hash: bytes) -> Credentials | None:
     """Every request's first statement: one driver-level query (store/driver.py), a row per
     enterprise of the token, instead of two SQLAlchemy statements and their Python overhead."""
-    mark = page_sql.flavour_for(connection.dialect.name).placeholder
-    rows = fetch_rows(
+    dialect = dialect_of(connection)
+    mark = dialect.pages.placeholder
+    rows = dialect.fetch_rows(
         connection,
         "SELECT a.id, a.token_hash, c.token_hash, a.label, a.profile_id, a.portfolio,"
         " a.demo OR c.demo, a.enabled AND c.enabled, e.enterprise_id"
@@ -114,17 +114,12 @@ def find_credentials(connection: Connection, access_token_hash: bytes) -> Creden
         access_token_hash=bytes(first[1]),
         client_token_hash=bytes(first[2]),
         label=first[3],
-        profile_id=_as_uuid(first[4]),
+        profile_id=dialect.read_uuid(first[4]),
         portfolio=bool(first[5]),
         demo=bool(first[6]),
         enabled=bool(first[7]),
-        enterprise_ids=tuple(_as_uuid(row[8]) for row in rows if row[8] is not None),
+        enterprise_ids=tuple(dialect.read_uuid(row[8]) for row in rows if row[8] is not None),
     )
-
-
-def _as_uuid(value: uuid.UUID | bytes) -> uuid.UUID:
-    """PostgreSQL's driver gives uuids; SQLite stores them as 16 bytes (schema.CompactUuid)."""
-    return value if isinstance(value, uuid.UUID) else uuid.UUID(bytes=bytes(value))
 
 
 def list_access_tokens(connection: Connection) -> list[TokenListing]:
