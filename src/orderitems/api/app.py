@@ -263,7 +263,7 @@ class Dispatcher:
             if isinstance(exc, RateLimited) and exchange.fault_id is None:
                 self.metrics.rejections.labels(exchange.operation or "unknown").inc()
             response = domain_error_response(exc, exchange.request_id, development=development)
-            if isinstance(exc, refusals.RequestTimeout):
+            if isinstance(exc, refusals.RequestTimeout | PayloadTooLarge):
                 response.headers["Connection"] = "close"  # the rest of the body may still come
             return response
         except ClientDisconnect:
@@ -279,10 +279,6 @@ class Dispatcher:
         if path in PROBE_PATHS and request.method == "GET":
             exchange.kind = "probe"
             return await probe_response(path, request.scope, self.readiness)
-        if not self.readiness.serving:
-            raise refusals.Unavailable(
-                "The server is starting and cannot serve yet.", retry_after=5
-            )
         if path == admin.PREFIX or path.startswith(admin.PREFIX + "/"):
             exchange.kind = "sandbox"
             if self.admin is None:
@@ -299,6 +295,10 @@ class Dispatcher:
             raise NotFound(f"No operation {request.method} {path}.")
         canonical, operation = found
         exchange.operation = canonical.removeprefix(API_PREFIX)
+        if not self.readiness.serving:
+            raise refusals.Unavailable(
+                "The server is starting and cannot serve yet (GET /readyz says why).", retry_after=5
+            )
         body = await read_body(
             request, self.settings.max_body_bytes, seconds=self.settings.body_timeout_seconds
         )
