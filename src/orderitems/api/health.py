@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import anyio
@@ -23,7 +23,6 @@ from starlette.responses import Response
 from starlette.types import Scope
 
 from orderitems.store import readiness as store
-from orderitems.store.redis_state import RedisState
 
 log = logging.getLogger(__name__)
 
@@ -171,12 +170,13 @@ class Readiness:
         engine: Engine,
         *,
         timeout: float,
-        redis: RedisState | None = None,
+        ping_redis: Callable[[], Awaitable[object]] | None = None,
         check_limiter: bool = True,
     ) -> None:
         self.engine = engine
         self.timeout = timeout
-        self.redis = redis
+        #: The limiter's Redis, when it lives there; else its table is checked in the database.
+        self.ping_redis = ping_redis
         self.check_limiter = check_limiter
         self.expected = store.expected_revision()
         #: Once ready, a process serves; before, API requests answer 503 (start-up only).
@@ -206,7 +206,7 @@ class Readiness:
 
     async def _run(self) -> Report:
         progress = _Progress()
-        limiter_table = self.check_limiter and self.redis is None
+        limiter_table = self.check_limiter and self.ping_redis is None
         with anyio.move_on_after(self.timeout):
             await anyio.to_thread.run_sync(
                 _database_checks,
@@ -221,18 +221,18 @@ class Readiness:
         if len(checks) < len(names) and all(c.ok for c in checks):
             problem = f"did not answer within {self.timeout:g} s"
             checks.append(Check(names[len(checks)], False, self.timeout * 1000, problem))
-        if self.check_limiter and self.redis is not None and all(c.ok for c in checks):
+        if self.check_limiter and self.ping_redis is not None and all(c.ok for c in checks):
             checks.append(await self._ping_redis(progress))
         failing = next((c.name for c in checks if not c.ok), None)
         self._detail = progress.detail if failing is not None else None
         return Report("Ready" if failing is None else "NotReady", failing, checks)
 
     async def _ping_redis(self, progress: _Progress) -> Check:
-        assert self.redis is not None
+        assert self.ping_redis is not None
         started = time.perf_counter()
         try:
             with anyio.fail_after(self.timeout):
-                await self.redis.client.ping()
+                await self.ping_redis()
         except TimeoutError:
             problem = f"Redis did not answer within {self.timeout:g} s"
             return Check("Limiter", False, _ms(started), problem)

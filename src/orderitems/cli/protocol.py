@@ -9,6 +9,12 @@ of its headers (``header_timeout_seconds``), then until the end of its body
 closes connections whose body the app never reads). Headers past ``max_header_bytes`` answer
 431. What uvicorn answers in text/plain (a request it cannot parse) gets the API's error body
 and a ``Request-Id`` instead. Limits come from the app's lifespan state (``api/read_limits``).
+
+Why a subclass: uvicorn has no such option (its keep-alive timer is reset by every byte, and
+httptools' header buffer is not configurable: encode/uvicorn#157), and ASGI middleware runs only
+once the headers are complete. Switching servers for three timers would leave behind the one
+every benchmark and test here measured; a reverse proxy in front (nginx's
+``client_header_timeout``) does the same and remains a good idea on the open internet.
 """
 
 from __future__ import annotations

@@ -83,10 +83,9 @@ class DrainingServer(uvicorn.Server):
         return await super().on_tick(counter)
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        started = time.monotonic()
         await super().shutdown(sockets)
-        if self.drain.started:
-            log.info("drained in %.1f s", time.monotonic() - started)
+        if self.drain.since is not None:
+            log.info("drained in %.1f s after the signal", time.monotonic() - self.drain.since)
 
 
 class DrainingProcess(multiprocess.Process):
