@@ -263,8 +263,8 @@ class Dispatcher:
             if isinstance(exc, RateLimited) and exchange.fault_id is None:
                 self.metrics.rejections.labels(exchange.operation or "unknown").inc()
             response = domain_error_response(exc, exchange.request_id, development=development)
-            if isinstance(exc, refusals.RequestTimeout | PayloadTooLarge):
-                response.headers["Connection"] = "close"  # the rest of the body may still come
+            if isinstance(exc, refusals.RequestTimeout):
+                response.headers["Connection"] = "close"  # the client stopped sending
             return response
         except ClientDisconnect:
             exchange.message = "The client closed the connection before sending its whole body."

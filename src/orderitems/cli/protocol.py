@@ -39,6 +39,8 @@ log = logging.getLogger("orderitems.api.app")  # the access log: one line per an
 
 #: Seconds past the body timeout before a body the app never reads closes its connection.
 BODY_MARGIN = 5.0
+#: Seconds a refused request's connection keeps reading (and dropping) before it closes.
+LINGER = 2.0
 
 
 class _Refusal(Exception):
@@ -76,6 +78,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self.request_started: float | None = None
         self.in_headers = True
         self.refusal: _Refusal | None = None
+        self.lingering = False
 
     # Timers
 
@@ -116,6 +119,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self.lingering:
+            return  # the rest of a refused request: read, so that closing sends no reset
         self._unset_keepalive_if_required()
         try:
             self.parser.feed_data(data)
@@ -180,6 +185,17 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     # Answers of the server's own
 
+    def _close_lingering(self) -> None:
+        """Close after the answer, reading what the client still sends for up to
+        ``LINGER`` seconds: closing a socket with unread input sends a reset, which can
+        destroy the answer before the client reads it (Apache's "lingering close")."""
+        if not self.transport.can_write_eof():
+            self.transport.close()
+            return
+        self.lingering = True
+        self.transport.write_eof()
+        self.loop.call_later(LINGER, self.transport.close)
+
     def refuse(self, status: int, message: str) -> None:
         """Answer with the API's error body and a Request-Id, log it, close the connection."""
         self._disarm()
@@ -203,7 +219,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             b"connection: close\r\n\r\n",
         ]
         self.transport.write(b"".join(head) + body)
-        self.transport.close()
+        self._close_lingering()
         started = self.request_started
         latency_ms = 0.0 if started is None else (time.perf_counter() - started) * 1000
         log.info(
