@@ -22,6 +22,8 @@ from steady_traffic import (
     make_cancel_tenant,
 )
 
+pytestmark = pytest.mark.slow
+
 GRACE = 15.0
 #: The slow request's injected delay: in flight when the signal arrives, done well within GRACE.
 SLOW_MS = 2500

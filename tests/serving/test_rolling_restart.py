@@ -23,6 +23,8 @@ import pytest
 from processes import ServerProcess, Stores
 from steady_traffic import Traffic, assert_cancels_all_or_nothing, make_cancel_tenant
 
+pytestmark = pytest.mark.slow
+
 POLL = 0.05
 DRAIN_DELAY = 1.0
 

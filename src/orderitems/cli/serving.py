@@ -123,6 +123,13 @@ def _draining_workers() -> Iterator[None]:
 
 def run(settings: Settings, *, log_config: dict[str, object]) -> bool:
     """Serve until signalled; False when the server could not start."""
+    if settings.shutdown_grace_seconds < settings.deadline_seconds:
+        log.warning(
+            "the shutdown grace period (%g s) is shorter than the deadline (%g s): a request"
+            " in flight at a shutdown may be cut without an answer",
+            settings.shutdown_grace_seconds,
+            settings.deadline_seconds,
+        )
     config = uvicorn.Config(
         APP,
         factory=True,
