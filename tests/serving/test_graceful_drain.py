@@ -107,8 +107,6 @@ def test_sigterm_under_load_answers_everything_sent_before_it_and_exits_0(
     assert slow == [200]
     assert_answered_before(traffic.sent, signalled)
     assert_cancels_all_or_nothing(store.engine, traffic.sent)
-    after = [s for s in traffic.sent if s.sent_at > signalled + 5]
-    assert not after, "the server still answered long after the signal"
     log = server.log.read_text()
     assert "SIGTERM: draining" in log
     assert "Traceback" not in log
