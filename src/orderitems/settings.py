@@ -60,6 +60,23 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     request_log_size: Positive = 1000
     #: Prometheus text at ``GET /metrics``.
     metrics: bool = True
+    #: A request's line and headers must arrive within this many seconds of its first byte
+    #: (or of the connection, for a silent one); else 408 and the connection is closed.
+    header_timeout_seconds: Seconds = 10.0
+    #: The whole body must arrive within this many seconds of the headers; else 408.
+    body_timeout_seconds: Seconds = 20.0
+    #: Request line and headers larger than this answer 431.
+    max_header_bytes: Positive = 32 * 1024
+    #: After SIGTERM or SIGINT, requests in flight get this long to finish (docs/scaling.md).
+    shutdown_grace_seconds: Seconds = 30.0
+    #: After SIGTERM or SIGINT, keep accepting (``/readyz`` answering 503) this long before
+    #: closing the listener, so that a load balancer probing ``/readyz`` stops sending first.
+    drain_delay_seconds: Annotated[float, msgspec.Meta(ge=0)] = 0.0
+    #: What ``/readyz`` allows each of its checks (database, schema, limiter store).
+    readiness_timeout_seconds: Seconds = 2.0
+    #: ``serve`` starts although the database is unreachable or its schema not yet this
+    #: version's, answering ``/readyz`` (and API requests) 503 until it can serve.
+    wait_for_database: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> Settings:

@@ -1,10 +1,12 @@
 """The ASGI application: ``create_app(settings)``; nothing is opened at import time.
 
-One request, in order (docs/behaviour.md#addressing, #errors, #limits): the path (404),
-the body (413), the AccessToken from the body; in sandbox mode the injected fault and the
-clock; the rate limit (429, before any database work); then the operation, whose database
-work is bounded by the deadline (408). Every answer gets a ``Request-Id``, an access-log line
-and metrics; in sandbox mode, a line in the request log.
+One request, in order (docs/behaviour.md#addressing, #errors, #limits,
+#health-and-shutdown): the probes (``/healthz``, ``/readyz``: no token, no limit, no log line),
+the path (404), the body (413; 408 when it stops arriving; 499 logged when the client leaves),
+the AccessToken from the body; in sandbox mode the injected fault and the clock; the rate limit
+(429, before any database work); then the operation, whose database work is bounded by the
+deadline (408). Every answer gets a ``Request-Id``, an access-log line and metrics; in sandbox
+mode, a line in the request log.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import anyio
 import msgspec
 from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Mount
 from starlette.types import Receive, Scope, Send
@@ -33,9 +35,12 @@ from orderitems.api.call import Call, system_clock
 from orderitems.api.contract import served_bytes
 from orderitems.api.deadline import Watchdog, WorkLimits
 from orderitems.api.errors import domain_error_response, server_error_response
+from orderitems.api.health import PROBE_PATHS, Readiness, draining_of, probe_response
 from orderitems.api.metrics import Metrics
+from orderitems.api.read_limits import READ_LIMITS_STATE, ReadLimits
 from orderitems.api.routes import find_operation
 from orderitems.api.shared import SharedStores, open_shared
+from orderitems.domain import errors as refusals
 from orderitems.domain.errors import DomainError, NotFound, PayloadTooLarge, RateLimited
 from orderitems.settings import Settings
 from orderitems.store.engine import connect
@@ -48,18 +53,29 @@ API_PREFIX = "/api/connector/v1/"
 CONTRACT_PATH = "/openapi.json"
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The whole body, refusing (413) as soon as it passes ``limit`` without reading the rest."""
+#: The status logged and counted for a client that left before sending its whole request
+#: (nginx's convention; no answer reaches that client).
+CLIENT_CLOSED = 499
+
+
+async def read_body(request: Request, limit: int, *, seconds: float | None = None) -> bytes:
+    """The whole body, refusing (413) as soon as it passes ``limit`` without reading the rest,
+    and (408) when it has not all arrived ``seconds`` after the headers."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
-        chunks.append(chunk)
+    with anyio.move_on_after(seconds) as reading:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
+            chunks.append(chunk)
+    if reading.cancelled_caught:
+        raise refusals.RequestTimeout(
+            f"The request body did not arrive within {seconds:g} seconds ({size} bytes received)."
+        )
     return b"".join(chunks)
 
 
@@ -101,7 +117,7 @@ class Exchange:
     path: str
     at_us: int
     started: float
-    kind: str = "api"  # api | sandbox | metrics | contract
+    kind: str = "api"  # api | sandbox | metrics | contract | probe
     operation: str | None = None
     token_hash: bytes | None = None
     message: str | None = None
@@ -147,6 +163,7 @@ class Dispatcher:
         self.shared: SharedStores | None = None
         self.limiter: RateLimiter | None = None
         self.admin: admin.Admin | None = None
+        self.readiness: Readiness | None = None
 
     def open(self, engine: Engine) -> None:
         """Connect the shared stores (lazily) for this process; the lifespan calls it."""
@@ -167,9 +184,19 @@ class Dispatcher:
                 window=self.shared.window,
                 rebuild_demo=self.rebuild_demo,
             )
+        self.readiness = Readiness(
+            # A connection of its own: a pool busy with requests must not fail the probe.
+            connect(settings.database_url, pool_size=1),
+            timeout=settings.readiness_timeout_seconds,
+            ping_redis=None if self.shared.redis is None else self.shared.redis.client.ping,
+            check_limiter=settings.rate_limit or self.sandboxed,
+        )
 
     async def close(self) -> None:
         self.watchdog.close()
+        if self.readiness is not None:
+            await self.readiness.close()
+            self.readiness.engine.dispose()
         if self.shared is not None:
             await self.shared.close()
 
@@ -184,12 +211,16 @@ class Dispatcher:
         )
         response = await self.respond(request, exchange)
         response.headers["Request-Id"] = exchange.request_id
+        if draining_of(scope):
+            response.headers["Connection"] = "close"  # the next request goes elsewhere
         latency_ms = (time.perf_counter() - exchange.started) * 1000
         await self.record(exchange, response.status_code, latency_ms)
         await response(scope, receive, send)
 
     async def record(self, exchange: Exchange, status: int, latency_ms: float) -> None:
         """Access log and metrics; the request log before answering, so a client reads it."""
+        if exchange.kind == "probe":
+            return  # probes every second would drown the log; readiness logs its changes
         fields = exchange.fields(status, latency_ms)
         log.info(
             "%s %s -> %d in %.1f ms rid=%s",
@@ -231,13 +262,23 @@ class Dispatcher:
             exchange.message = exc.message
             if isinstance(exc, RateLimited) and exchange.fault_id is None:
                 self.metrics.rejections.labels(exchange.operation or "unknown").inc()
-            return domain_error_response(exc, exchange.request_id, development=development)
+            response = domain_error_response(exc, exchange.request_id, development=development)
+            if isinstance(exc, refusals.RequestTimeout):
+                response.headers["Connection"] = "close"  # the client stopped sending
+            return response
+        except ClientDisconnect:
+            exchange.message = "The client closed the connection before sending its whole body."
+            return Response(status_code=CLIENT_CLOSED)  # logged and counted; nobody reads it
         except Exception as exc:
             exchange.message = "An unexpected error occurred."
             return server_error_response(exc, exchange.request_id, development=development)
 
     async def route(self, request: Request, exchange: Exchange) -> Response:
         path = request.url.path
+        assert self.readiness is not None, "the lifespan opens the readiness checks"
+        if path in PROBE_PATHS and request.method == "GET":
+            exchange.kind = "probe"
+            return await probe_response(path, request.scope, self.readiness)
         if path == admin.PREFIX or path.startswith(admin.PREFIX + "/"):
             exchange.kind = "sandbox"
             if self.admin is None:
@@ -254,7 +295,13 @@ class Dispatcher:
             raise NotFound(f"No operation {request.method} {path}.")
         canonical, operation = found
         exchange.operation = canonical.removeprefix(API_PREFIX)
-        body = await read_body(request, self.settings.max_body_bytes)
+        if not self.readiness.serving:
+            raise refusals.Unavailable(
+                "The server is starting and cannot serve yet (GET /readyz says why).", retry_after=5
+            )
+        body = await read_body(
+            request, self.settings.max_body_bytes, seconds=self.settings.body_timeout_seconds
+        )
         token = access_token_of(body, strict=self.settings.strict_json)
         exchange.token_hash = None if token is None else hash_token(token)
         assert self.engine is not None, "the lifespan opens the engine"
@@ -311,12 +358,18 @@ def create_app(
     )
 
     @contextlib.asynccontextmanager
-    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(_app: Starlette) -> AsyncIterator[dict[str, object]]:
         owned = engine is None
         opened = engine or connect(settings.database_url, pool_size=settings.db_pool_size)
         dispatcher.open(opened)
+        assert dispatcher.readiness is not None
         try:
-            yield
+            # Ready before the first connection when the database answers; else the process
+            # serves probes (503) and checks again every second until it can serve.
+            await dispatcher.readiness.check()
+            dispatcher.readiness.start_watching()
+            # For the HTTP server's protocol: how long a request line and headers may take.
+            yield {READ_LIMITS_STATE: ReadLimits.from_settings(settings)}
         finally:
             await dispatcher.close()
             if owned:

@@ -8,7 +8,6 @@ import os
 from typing import Annotated
 
 import typer
-import uvicorn
 
 from orderitems.cli import data, fetch, rates, tokens
 from orderitems.cli.common import DbOption, console, engine_for, open_engine, settings_from
@@ -88,7 +87,7 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the Connector API order-items operations over HTTP."""
-    from orderitems.cli import server
+    from orderitems.cli import server, serving
 
     settings = settings_from(
         database_url=db,
@@ -108,7 +107,7 @@ def serve(
     try:
         if settings.demo:
             data.prepare_demo(engine, settings)
-        elif not is_current(engine):
+        elif not settings.wait_for_database and not is_current(engine):
             console.print(
                 "[red]The database schema is not current.[/] Run [bold]orderitems db upgrade"
                 f" --db {settings.database_url}[/] first."
@@ -122,16 +121,8 @@ def serve(
         f"Serving on [bold]http://{settings.host}:{settings.port}/api/connector/v1/[/]"
         f" from {settings.database_url}" + (" (demo mode)" if settings.demo else "")
     )
-    uvicorn.run(
-        "orderitems.cli.server:create_app_from_environ",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        log_config=config,
-        access_log=False,
-        server_header=False,
-    )
+    if not serving.run(settings, log_config=config):
+        raise typer.Exit(serving.STARTUP_FAILURE)
 
 
 @db_app.command("upgrade")
