@@ -62,7 +62,7 @@ def busy_share(seconds: float = 5.0) -> float:
         return sum(fields), fields[3] + fields[4]  # total, idle + iowait
 
     total0, idle0 = sample()
-    time.sleep(seconds)
+    time.sleep(seconds)  # the sampling window itself, not a wait for an event
     total1, idle1 = sample()
     return 1 - (idle1 - idle0) / max(total1 - total0, 1)
 

@@ -157,10 +157,10 @@ async def open_database(url: str, driver: str) -> tuple[Query, dict[bytes, list[
 
     connections: asyncio.Queue[psycopg.AsyncConnection[Any]] = asyncio.Queue()
     for _ in range(4):
-        connection = await psycopg.AsyncConnection.connect(
+        opened = await psycopg.AsyncConnection.connect(
             dsn, autocommit=True, options=f"-csearch_path={search_path}"
         )
-        connections.put_nowait(connection)
+        connections.put_nowait(opened)
 
     async def run_psycopg(statement: str, params: list[Any], fresh: bool) -> list[Any]:
         connection = await connections.get()

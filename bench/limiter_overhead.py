@@ -113,7 +113,7 @@ def start_server(url: str, env: dict[str, str], log: Path) -> tuple[subprocess.P
             httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=1)
             return process, port
         except httpx.TransportError:
-            time.sleep(0.2)
+            time.sleep(0.2)  # the poll's interval, under the deadline above
     process.kill()
     raise SystemExit(f"the server did not start: {log.read_text()}")
 

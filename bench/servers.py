@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,7 +84,7 @@ def wait_ready(port: int, body: dict[str, object], timeout: float = 120) -> None
                 return
         except httpx.TransportError:
             pass
-        time.sleep(0.2)
+        time.sleep(0.2)  # the poll's interval, under the deadline above
     raise RuntimeError(f"no server answered on port {port}")
 
 
@@ -118,7 +118,7 @@ def started(
 
 def ours(
     url: str, *, workers: int, probe: dict[str, object], server: str = "uvicorn"
-) -> Iterator[Running]:
+) -> AbstractContextManager[Running]:
     """``orderitems serve`` in production mode, with the per-token rate limit off (it would
     answer 429 after 200 requests) and everything else at its defaults. With Granian, the
     same worker factory that ``serve`` hands uvicorn, under ``granian`` itself."""
@@ -153,7 +153,7 @@ def bare(
     probe: dict[str, object],
     driver: str = "psycopg",
     server: str = "uvicorn",
-) -> Iterator[Running]:
+) -> AbstractContextManager[Running]:
     env = {"BARE_DATABASE_URL": url, "BARE_DRIVER": driver}
     if server == "granian":
         command = [
@@ -202,7 +202,7 @@ def install_prism() -> Path:
     return binary
 
 
-def prism(probe: dict[str, object]) -> Iterator[Running]:
+def prism(probe: dict[str, object]) -> AbstractContextManager[Running]:
     binary = install_prism()
     command = [
         str(binary),

@@ -1,5 +1,9 @@
 """Shared fixtures: a real SQLite file and a real PostgreSQL schema, and a real HTTP server.
 
+Every PostgreSQL database a test makes is a schema of its own from ``postgres_schema`` (or
+``new_database`` for either kind); servers come from the harness in tests/processes.py
+(``ServerThread`` and ``free_port`` are re-exported here for the tests that import them).
+
 PostgreSQL comes from ``ORDERITEMS_TEST_POSTGRES_URL`` (default: the machine's server on
 127.0.0.1:5432, database ``test``). When it cannot be reached the PostgreSQL cases are skipped
 with the reason, except under ``CI=true``, where they fail: CI must prove both databases.
@@ -8,24 +12,26 @@ with the reason, except under ``CI=true``, where they fail: CI must prove both d
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 import sqlalchemy as sa
-import uvicorn
 from sqlalchemy.engine import Engine
 
 from contract import check_response
-from orderitems.api.app import create_app
 from orderitems.settings import Settings
 from orderitems.store.engine import connect
 from orderitems.store.migrate import upgrade
+
+#: The harness is imported here, before pytest loads it as a plugin: its asserts must still be
+#: rewritten (pytest's rule for helper modules).
+pytest.register_assert_rewrite("processes")
+from processes import ServerThread as ServerThread  # noqa: E402
+from processes import free_port as free_port  # noqa: E402
 
 #: Fixtures of the tests on real server processes that share one store (tests/processes.py).
 pytest_plugins = ["processes"]
@@ -57,18 +63,40 @@ def postgres_admin_url() -> str:
     return POSTGRES_URL
 
 
+@contextmanager
+def postgres_schema(admin_url: str, prefix: str = "test") -> Iterator[str]:
+    """A new PostgreSQL schema, as a database URL whose ``search_path`` is that schema; the
+    schema is dropped on exit. The one place tests make PostgreSQL databases of their own."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = connect(admin_url)
+    try:
+        with admin.begin() as connection:
+            connection.execute(sa.text(f'create schema "{schema}"'))
+        separator = "&" if "?" in admin_url else "?"
+        yield f"{admin_url}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as connection:
+            connection.execute(sa.text(f'drop schema if exists "{schema}" cascade'))
+        admin.dispose()
+
+
+@contextmanager
+def new_database(kind: str, request: pytest.FixtureRequest, directory: Path) -> Iterator[str]:
+    """An empty database of its own: a SQLite file in ``directory``, or a PostgreSQL schema
+    (skipped with the reason when PostgreSQL is unreachable, failed under ``CI=true``)."""
+    if kind == "sqlite":
+        yield f"sqlite:///{directory / 'orderitems.db'}"
+        return
+    admin_url: str = request.getfixturevalue("postgres_admin_url")
+    with postgres_schema(admin_url) as url:
+        yield url
+
+
 @pytest.fixture(scope="session")
 def postgres_url(postgres_admin_url: str) -> Iterator[str]:
     """A fresh schema of its own for this test session, dropped at the end."""
-    schema = f"test_{uuid.uuid4().hex[:12]}"
-    admin = connect(postgres_admin_url)
-    with admin.begin() as connection:
-        connection.execute(sa.text(f'create schema "{schema}"'))
-    separator = "&" if "?" in postgres_admin_url else "?"
-    yield f"{postgres_admin_url}{separator}options=-csearch_path%3D{schema}"
-    with admin.begin() as connection:
-        connection.execute(sa.text(f'drop schema "{schema}" cascade'))
-    admin.dispose()
+    with postgres_schema(postgres_admin_url) as url:
+        yield url
 
 
 def make_database_url(kind: str, request: pytest.FixtureRequest, directory: Path) -> str:
@@ -79,35 +107,10 @@ def make_database_url(kind: str, request: pytest.FixtureRequest, directory: Path
 
 
 @pytest.fixture(params=DATABASES)
-def empty_database_url(
-    request: pytest.FixtureRequest, tmp_path: Path, postgres_admin_url_or_none: str | None
-) -> Iterator[str]:
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A database of its own for one test (a new SQLite file or a new PostgreSQL schema)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'empty.db'}"
-        return
-    if postgres_admin_url_or_none is None:
-        pytest.skip(_postgres_unreachable_reason() or "PostgreSQL unreachable")
-    schema = f"test_{uuid.uuid4().hex[:12]}"
-    admin = connect(postgres_admin_url_or_none)
-    with admin.begin() as connection:
-        connection.execute(sa.text(f'create schema "{schema}"'))
-    separator = "&" if "?" in postgres_admin_url_or_none else "?"
-    yield f"{postgres_admin_url_or_none}{separator}options=-csearch_path%3D{schema}"
-    with admin.begin() as connection:
-        connection.execute(sa.text(f'drop schema "{schema}" cascade'))
-    admin.dispose()
-
-
-@pytest.fixture(scope="session")
-def postgres_admin_url_or_none(request: pytest.FixtureRequest) -> str | None:
-    """The PostgreSQL URL, failing under CI=true when unreachable, else None."""
-    reason = _postgres_unreachable_reason()
-    if reason is not None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason + " (CI=true requires PostgreSQL)")
-        return None
-    return POSTGRES_URL
+    with new_database(request.param, request, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture(scope="session", params=DATABASES)
@@ -122,46 +125,6 @@ def engine(database_url: str) -> Iterator[Engine]:
     upgrade(engine)
     yield engine
     engine.dispose()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class ServerThread:
-    """A real uvicorn server on a free loopback port, in a thread (httpx's test style)."""
-
-    def __init__(self, settings: Settings, engine: Engine) -> None:
-        self.port = free_port()
-        config = uvicorn.Config(
-            create_app(settings, engine=engine),
-            host="127.0.0.1",
-            port=self.port,
-            log_level="warning",
-            access_log=False,
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> ServerThread:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the test server did not start")
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 @pytest.fixture(scope="session")

@@ -1,10 +1,14 @@
-"""Real server processes for the tests of state that several processes share.
+"""The one harness that runs real servers for the tests: in a thread, or as processes.
 
-``ServerProcess`` runs ``orderitems serve`` (uvicorn, optionally with ``--workers``) in a process
-of its own; ``running`` starts several at once. The ``store`` fixture is one shared store: a
-SQLite file, the PostgreSQL test schema, or Redis (beside a SQLite file, which still holds the
-data). Redis comes from ``ORDERITEMS_TEST_REDIS_URL`` (default ``redis://127.0.0.1:6379/0``);
-unreachable, its cases are skipped with the reason, except under ``CI=true``, where they fail.
+``ServerThread`` runs the app under uvicorn in a thread of the test process (the shared
+``server`` fixture of tests/conftest.py). ``ServerProcess`` runs ``orderitems serve`` (or any
+command that ends in it, such as ``scripts/demo``), optionally with ``--workers``, in a process
+group of its own; ``running`` starts several at once and stops them all. The ``store`` fixture
+is one shared store: a SQLite file, the PostgreSQL test schema, or Redis (beside a SQLite file,
+which still holds the data). Redis comes from ``ORDERITEMS_TEST_REDIS_URL`` (default
+``redis://127.0.0.1:6379/0``); unreachable, its cases are skipped with the reason, except under
+``CI=true``, where they fail. ``wait_until`` is the poll with a deadline that tests use instead
+of sleeping.
 """
 
 from __future__ import annotations
@@ -14,8 +18,9 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,9 +28,11 @@ from pathlib import Path
 import httpx
 import pytest
 import redis
+import uvicorn
 from sqlalchemy.engine import Engine
 
 from orderitems.api.admin import DEMO_ADMIN_TOKEN
+from orderitems.api.app import create_app
 from orderitems.api.shared import redis_prefix
 from orderitems.settings import Settings
 from orderitems.store.engine import connect
@@ -35,6 +42,59 @@ BIN = Path(sys.executable).parent / "orderitems"
 REDIS_URL = os.environ.get("ORDERITEMS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 ADMIN = {"Authorization": f"Bearer {DEMO_ADMIN_TOKEN}"}
 STORES = ["sqlite", "postgresql", "redis"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_until(
+    condition: Callable[[], object], *, timeout: float, message: str, every: float = 0.05
+) -> None:
+    """Poll ``condition`` until it is true; fail with ``message`` once ``timeout`` seconds
+    have passed. ``condition`` may raise to fail at once (a server that exited)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(message)
+        time.sleep(every)  # the poll's interval; the deadline above bounds the wait
+
+
+class ServerThread:
+    """A real uvicorn server on a free loopback port, in a thread (httpx's test style)."""
+
+    def __init__(self, settings: Settings, engine: Engine) -> None:
+        self.port = free_port()
+        config = uvicorn.Config(
+            create_app(settings, engine=engine),
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            access_log=False,
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _started(self) -> bool:
+        if not self.thread.is_alive() and not self.server.started:
+            raise AssertionError("the test server's thread ended before it started")
+        return self.server.started
+
+    def __enter__(self) -> ServerThread:
+        self.thread.start()
+        wait_until(self._started, timeout=10, message="the test server did not start", every=0.01)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
 
 
 @dataclass(frozen=True)
@@ -111,32 +171,40 @@ def store(request: pytest.FixtureRequest, stores: Stores) -> Store:
     return stores.get(request.param, request)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _env_value(value: object) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 class ServerProcess:
-    """``orderitems serve`` on a free port, its output in ``log``."""
+    """``orderitems serve`` on a free port, its output in ``log``.
+
+    ``settings`` (or ``options``, the same as a mapping) become ``ORDERITEMS_*`` variables;
+    nothing else of the test's own ``ORDERITEMS_*`` environment leaks in. ``program`` is what
+    runs with ``--port``, ``--db`` and ``--workers`` appended: ``orderitems serve`` by default,
+    ``scripts/demo`` for the quick start. The server may be stopped and spawned again.
+    """
 
     def __init__(
-        self, database_url: str, directory: Path, *, workers: int = 1, **settings: object
+        self,
+        database_url: str,
+        directory: Path,
+        *,
+        workers: int = 1,
+        options: Mapping[str, object] | None = None,
+        program: Sequence[str] = (str(BIN), "serve"),
+        start_timeout: float = 60,
+        **settings: object,
     ) -> None:
         self.port = free_port()
         self.log = directory / f"server-{self.port}.log"
         self.command = [
-            str(BIN), "serve", "--port", str(self.port), "--db", database_url,
-            "--workers", str(workers),
+            *program, "--port", str(self.port), "--db", database_url, "--workers", str(workers),
         ]  # fmt: skip
+        self.start_timeout = start_timeout
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERITEMS_")}
         self.env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-        self.env.update({f"ORDERITEMS_{k.upper()}": _env_value(v) for k, v in settings.items()})
+        every = {**(options or {}), **settings}
+        self.env.update({f"ORDERITEMS_{k.upper()}": _env_value(v) for k, v in every.items()})
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -153,19 +221,28 @@ class ServerProcess:
                 start_new_session=True,
             )
 
-    def wait_ready(self, timeout: float = 60) -> None:
+    def _answers(self) -> bool:
+        """True once the server answers HTTP at all (any status); fails if it exited."""
         assert self.process is not None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"the server exited:\n{self.log.read_text()}")
-            try:
-                httpx.get(f"{self.base_url}/metrics", timeout=2)
-                return
-            except httpx.TransportError:
-                time.sleep(0.1)
-        self.stop()
-        raise AssertionError(f"the server did not start:\n{self.log.read_text()}")
+        if self.process.poll() is not None:
+            raise AssertionError("the server exited")
+        try:
+            httpx.get(f"{self.base_url}/metrics", timeout=2)
+        except httpx.TransportError:
+            return False
+        return True
+
+    def wait_ready(self, timeout: float | None = None) -> None:
+        try:
+            wait_until(
+                self._answers,
+                timeout=self.start_timeout if timeout is None else timeout,
+                message="the server did not start",
+                every=0.1,
+            )
+        except AssertionError as exc:
+            self.stop()
+            raise AssertionError(f"{exc}:\n{self.log.read_text()}") from None
 
     def interrupt(self) -> None:
         """Ask the parent alone to stop: it stops its workers (signalled too, they would be
@@ -227,7 +304,9 @@ class Pairs:
         if key not in self.started:
             directory = self.tmp_path_factory.mktemp(f"{name}-{store.kind}")
             every = {**settings, **store_settings(store)}
-            servers = [ServerProcess(store.database_url, directory, **every) for _ in range(2)]
+            servers = [
+                ServerProcess(store.database_url, directory, options=every) for _ in range(2)
+            ]
             self.started[key] = self.stack.enter_context(running(*servers))
         return self.started[key]
 

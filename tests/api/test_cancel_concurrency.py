@@ -4,13 +4,8 @@ SQLite file or one PostgreSQL schema: every item ends canceled exactly once, wit
 
 from __future__ import annotations
 
-import os
 import random
-import signal
-import subprocess
-import sys
 import threading
-import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
@@ -22,9 +17,9 @@ import httpx
 import pytest
 from sqlalchemy.engine import Engine
 
-from conftest import free_port
 from factories import T0, Tenant, make_item, make_tenant, store_items
 from orderitems.access.tokens import create_access_token, new_token
+from processes import ServerProcess, running
 
 CANCEL = "/api/connector/v1/orderItems/cancel"
 GET_ALL = "/api/connector/v1/orderItems/getAll"
@@ -36,67 +31,16 @@ ITEMS = 40
 pytestmark = pytest.mark.slow
 
 
-class ServerProcess:
-    """``orderitems serve`` in a process of its own, as an operator would run it."""
-
-    def __init__(self, database_url: str, log: Path) -> None:
-        self.port = free_port()
-        self.log = log
-        command = [
-            str(Path(sys.executable).with_name("orderitems")),
-            "serve",
-            "--db",
-            database_url,
-            "--port",
-            str(self.port),
-            "--log-level",
-            "warning",
-        ]
-        # Each client sends far fewer requests than the rate limit; switch it off anyway so
-        # that only the cancels themselves are under test.
-        environ = {**os.environ, "ORDERITEMS_RATE_LIMIT": "false"}
-        with log.open("ab") as sink:
-            self.process = subprocess.Popen(
-                command, stdout=sink, stderr=subprocess.STDOUT, env=environ, start_new_session=True
-            )
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"the server exited:\n{self.log.read_text()}")
-            try:
-                httpx.post(self.base_url + "/", timeout=1)
-                return
-            except httpx.TransportError:
-                time.sleep(0.1)
-        raise AssertionError(f"the server did not start:\n{self.log.read_text()}")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGINT)
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-
-
 @pytest.fixture
 def servers(database_url: str, engine: Engine, tmp_path: Path) -> Iterator[list[str]]:
-    """Several server processes over the session's (migrated) database."""
-    started = [ServerProcess(database_url, tmp_path / f"server-{n}.log") for n in range(PROCESSES)]
-    try:
-        for server in started:
-            server.wait_ready()
+    """Several server processes over the session's (migrated) database. Each client sends far
+    fewer requests than the rate limit; it is off anyway so that only the cancels are tested."""
+    started = [
+        ServerProcess(database_url, tmp_path, rate_limit=False, log_level="warning")
+        for _ in range(PROCESSES)
+    ]
+    with running(*started):
         yield [s.base_url for s in started]
-    finally:
-        for server in started:
-            server.stop()
 
 
 def more_clients(engine: Engine, tenant: Tenant, count: int) -> list[Tenant]:

@@ -53,7 +53,9 @@ def assert_amount_invariants(amount: dict[str, Any], exponent: int) -> None:
         amount["GrossValue"],
         *(t["Value"] for t in amount["TaxValues"]),
     ):
-        assert Decimal(value).as_tuple().exponent >= -exponent
+        digits = Decimal(value).as_tuple().exponent
+        assert isinstance(digits, int), f"{value} is finite"
+        assert digits >= -exponent
 
 
 @pytest.fixture

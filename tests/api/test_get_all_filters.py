@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -16,7 +16,7 @@ from orderitems.domain.items import AccountingState, OrderItemType
 GET_ALL = "/api/connector/v1/orderItems/getAll"
 
 
-def iso(moment: Any) -> str:
+def iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

@@ -126,7 +126,7 @@ def test_round_trip_fetch_then_import_into_an_empty_database_answers_getall_iden
             enterprise_ids=tenant.enterprise_ids,
             profile_id=tenant.profile_id,
         )
-    bodies = [
+    bodies: list[dict[str, Any]] = [
         {"CreatedUtc": {"StartUtc": "2024-02-01T00:00:00Z", "EndUtc": "2024-05-01T00:00:00Z"}},
         {"CreatedUtc": {"StartUtc": "2024-04-10T00:00:00Z", "EndUtc": "2024-07-10T00:00:00Z"}},
         {"ServiceIds": [str(tenant.items[3].service_id)], "AccountingStates": ["Closed"]},

@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +19,7 @@ from typer.testing import CliRunner
 from orderitems.cli import app
 from orderitems.store.engine import connect
 from orderitems.store.items import count_items
+from processes import wait_until
 
 runner = CliRunner()
 BIN = Path(sys.executable).parent / "orderitems"
@@ -106,11 +106,11 @@ def _alive(pid: int) -> bool:
 
 
 def _wait_for(condition: Callable[[], bool], process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while not condition():
+    def started() -> bool:
         assert process.poll() is None, "the import ended before it could be killed"
-        assert time.monotonic() < deadline, "the import never started writing"
-        time.sleep(0.005)
+        return condition()
+
+    wait_until(started, timeout=60, message="the import never started writing", every=0.005)
 
 
 @contextmanager
@@ -165,10 +165,11 @@ def test_an_interrupted_import_leaves_nothing_and_a_sound_database(
         assert "Imported" not in output
         assert "Traceback" not in output, output
     assert len(workers) >= 2
-    deadline = time.monotonic() + 10
-    while any(_alive(worker) for worker in workers):
-        assert time.monotonic() < deadline, "worker processes outlived the killed import"
-        time.sleep(0.05)
+    wait_until(
+        lambda: not any(_alive(worker) for worker in workers),
+        timeout=10,
+        message="worker processes outlived the killed import",
+    )
 
     assert stored_items(empty_database_url) == 0
     assert index_names(empty_database_url) == indexes

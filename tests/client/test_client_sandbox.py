@@ -80,7 +80,8 @@ def test_injected_429_408_and_500_are_survived_and_the_result_is_complete(
     with make_client(sandbox, tenant, recorder=recorder) as client:
         items = list(client.iter_order_items(created_utc=PERIOD, page_size=6))
     assert sorted(i.id for i in items) == sorted(i.id for i in tenant.items)
-    assert sorted(s for s in recorder.statuses if s != 200) == [408, 429, 429, 500]
+    answered = [s for s in recorder.statuses if s is not None]
+    assert sorted(s for s in answered if s != 200) == [408, 429, 429, 500]
     assert 1.0 in recorder.sleeps, "Retry-After honoured"
     after_408 = recorder.statuses.index(408) + 1
     assert recorder.bodies[after_408]["Limitation"]["Count"] == 3
@@ -93,7 +94,7 @@ def test_a_low_rate_limit_is_waited_out_with_the_servers_retry_after(
 
     def sleep(seconds: float) -> None:
         slept.append(seconds)
-        time.sleep(seconds)
+        time.sleep(seconds)  # the client really waits out Retry-After: the window must pass
 
     client = Client(
         base_url=limited.base_url,

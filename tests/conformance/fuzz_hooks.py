@@ -151,11 +151,11 @@ def _load_pools() -> dict[str, Pool]:
 POOLS = _load_pools()
 
 
-def _rng(case: Case) -> random.Random:
+def _rng(case: Case[Any]) -> random.Random:
     return random.Random(repr((case.operation.path, case.body)))
 
 
-def _is_positive(case: Case) -> bool:
+def _is_positive(case: Case[Any]) -> bool:
     meta = case.meta
     return meta is not None and meta.generation.mode.is_positive
 
@@ -259,7 +259,7 @@ POSITIVE = {
 
 
 @schemathesis.hook
-def filter_case(context: HookContext, case: Case) -> bool:
+def filter_case(context: HookContext, case: Case[Any]) -> bool:
     """Positive cases the contract allows but docs/behaviour.md documents as a 400: none sent.
 
     The contract leaves ``requestBody.required`` false, so schemathesis counts a request
@@ -275,7 +275,7 @@ def filter_case(context: HookContext, case: Case) -> bool:
 
 
 @schemathesis.hook
-def map_case(context: HookContext, case: Case) -> Case:
+def map_case(context: HookContext, case: Case[Any]) -> Case[Any]:
     """Real tokens everywhere; positive cases also obey the rules the schema cannot express."""
     if not isinstance(case.body, dict):
         return case
@@ -290,7 +290,7 @@ def map_case(context: HookContext, case: Case) -> Case:
 
 
 @schemathesis.hook
-def before_add_examples(context: HookContext, examples: list[Case]) -> None:
+def before_add_examples(context: HookContext, examples: list[Case[Any]]) -> None:
     """The contract's own examples (the examples phase) get the same treatment."""
     for case in examples:
         map_case(context, case)

@@ -52,11 +52,11 @@ def _generate(contract: bytes, directory: Path) -> Path:
     if key in _generated:
         return _generated[key]
     if not GENERATOR.exists():
-        subprocess.run([ROOT / "scripts" / "install-generator"], check=True)
+        subprocess.run([str(ROOT / "scripts" / "install-generator")], check=True)
     (directory / "openapi.json").write_bytes(contract)
     config = {"package_name_override": PACKAGE, "post_hooks": []}
     (directory / "config.json").write_text(json.dumps(config))
-    command = [GENERATOR, "generate", "--path", "openapi.json", "--config", "config.json"]
+    command = [str(GENERATOR), "generate", "--path", "openapi.json", "--config", "config.json"]
     run = subprocess.run(
         [*command, "--meta", "none"],
         cwd=directory,
@@ -97,7 +97,7 @@ def _three_months_on(first_of_month: datetime) -> datetime:
     return first_of_month.replace(year=first_of_month.year + months // 12, month=months % 12 + 1)
 
 
-def _parsed(response: Any, model: type) -> Any:
+def _parsed(response: Any, model: type[Any]) -> Any:
     """The strict model of a 200, which must give back exactly what the server sent."""
     assert response.status_code == 200, response.content
     assert isinstance(response.parsed, model), type(response.parsed)

@@ -71,7 +71,7 @@ def test_a_filter_alone_builds_a_query_exactly_when_it_qualifies(spec: object) -
             build_item_query(**given)  # type: ignore[arg-type]
         return
     built = build_item_query(**given)  # type: ignore[arg-type]
-    expected = value if spec.kind is FilterKind.INTERVAL else frozenset(value)  # type: ignore[arg-type]
+    expected = value if spec.kind is FilterKind.INTERVAL else frozenset(value)  # type: ignore[call-overload]
     assert getattr(built, spec.field) == expected
 
 

@@ -12,9 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from orderitems.domain.errors import InvalidInput
+from orderitems.domain.filters import MAX_INTERVAL_MONTHS
 from orderitems.domain.items import AccountingState, OrderItemType
 from orderitems.domain.query import (
-    MAX_INTERVAL_MONTHS,
     QUALIFYING_FILTERS,
     ItemQuery,
     TimeInterval,

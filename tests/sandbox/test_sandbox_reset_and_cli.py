@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
+from conftest import new_database
 from factories import make_item, make_tenant, store_items
 from orderitems.cli import app
 from orderitems.fixtures.demo import DEMO_TOKENS
@@ -44,46 +45,29 @@ class Demo:
         self.engine = engine
 
 
-def run_admin(url: str, statement: str) -> None:
-    engine = connect(url)
-    with engine.begin() as connection:
-        connection.execute(sa.text(statement))
-    engine.dispose()
-
-
 @pytest.fixture(scope="module", params=["sqlite", "postgresql", "redis"])
 def demo(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Demo]:
     directory = tmp_path_factory.mktemp(f"demo-{request.param}")
-    schema = None
-    if request.param == "postgresql":
-        admin_url: str = request.getfixturevalue("postgres_admin_url")
-        schema = f"test_{uuid.uuid4().hex[:12]}"
-        run_admin(admin_url, f'create schema "{schema}"')
-        database_url = f"{admin_url}?options=-csearch_path%3D{schema}"
-    else:
-        database_url = f"sqlite:///{directory / 'demo.db'}"
+    kind = "postgresql" if request.param == "postgresql" else "sqlite"
     settings: dict[str, object] = {"demo": True, "demo_items": DEMO_ITEMS, "development": True}
     if request.param == "redis":
         settings["redis_url"] = request.getfixturevalue("redis_url")
-    servers = tuple(ServerProcess(database_url, directory, **settings) for _ in range(2))
-    engine = connect(database_url)
-    try:
-        for server in servers:  # one after the other: the first creates the demo data
-            server.spawn()
-            server.wait_ready()
-        yield Demo(servers, engine)
-    finally:
-        for server in servers:
-            server.stop()
-        engine.dispose()
-        if schema is not None:
-            run_admin(
-                request.getfixturevalue("postgres_admin_url"), f'drop schema "{schema}" cascade'
-            )
-        if request.param == "redis":
-            forget_redis_keys(str(settings["redis_url"]), database_url)
+    with new_database(kind, request, directory) as database_url:
+        servers = tuple(ServerProcess(database_url, directory, options=settings) for _ in range(2))
+        engine = connect(database_url)
+        try:
+            for server in servers:  # one after the other: the first creates the demo data
+                server.spawn()
+                server.wait_ready()
+            yield Demo(servers, engine)
+        finally:
+            for server in servers:
+                server.stop()
+            engine.dispose()
+            if request.param == "redis":
+                forget_redis_keys(str(settings["redis_url"]), database_url)
 
 
 def snapshot(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:

@@ -27,7 +27,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     upgrade(engine)
     engine.dispose()
     settings = {"sandbox": True, "admin_token": SANDBOX_TOKEN}
-    with running(ServerProcess(url, directory, **settings)) as (started,):
+    with running(ServerProcess(url, directory, options=settings)) as (started,):
         yield started
 
 

@@ -22,7 +22,8 @@ from factories import make_enterprise, make_item
 from orderitems.domain.query import ItemQuery, PageRequest
 from orderitems.fixtures.generator import demo_services, generate
 from orderitems.store import loading
-from orderitems.store.bulk import ITEM_COLUMNS, BulkWriter
+from orderitems.store.bulk import BulkWriter
+from orderitems.store.bulk_rows import ITEM_COLUMNS
 from orderitems.store.bulk_sqlite import SqliteWriter, item_insert_row
 from orderitems.store.engine import connect
 from orderitems.store.items import count_items, item_row, select_page
@@ -33,28 +34,13 @@ from orderitems.store.schema import metadata, order_items, service_orders
 ENTERPRISE = make_enterprise()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def fresh_engine(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[Engine]:
+@pytest.fixture
+def fresh_engine(empty_database_url: str) -> Iterator[Engine]:
     """A migrated database of its own: a new SQLite file or a new PostgreSQL schema."""
-    if request.param == "sqlite":
-        engine = connect(f"sqlite:///{tmp_path}/bulk.db")
-        upgrade(engine)
-        yield engine
-        engine.dispose()
-        return
-    admin_url: str = request.getfixturevalue("postgres_admin_url")
-    schema = f"test_bulk_{uuid.uuid4().hex[:10]}"
-    admin = connect(admin_url)
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f'create schema "{schema}"')
-    separator = "&" if "?" in admin_url else "?"
-    engine = connect(f"{admin_url}{separator}options=-csearch_path%3D{schema}")
+    engine = connect(empty_database_url)
     upgrade(engine)
     yield engine
     engine.dispose()
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f'drop schema "{schema}" cascade')
-    admin.dispose()
 
 
 def generated_batches(count: int, *, seed: int = 7, per_batch: int = 40) -> Iterator[Batch]:

@@ -22,6 +22,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from conftest import new_database
 from orderitems.domain.query import ItemQuery, PageRequest, TimeInterval
 from orderitems.fixtures.demo import DEMO_ENTERPRISES
 from orderitems.fixtures.generator import demo_services, generate
@@ -57,26 +58,12 @@ def planned(
 ) -> Iterator[Engine]:
     """200,000 generated items, bulk-loaded (so with fresh statistics), in a database of their
     own: a SQLite file, or a PostgreSQL schema dropped afterwards."""
-    admin = None
-    schema = f"test_plans_{uuid.uuid4().hex[:10]}"
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('plans') / 'plans.db'}"
-    else:
-        admin_url: str = request.getfixturevalue("postgres_admin_url")
-        admin = connect(admin_url)
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f'create schema "{schema}"')
-        separator = "&" if "?" in admin_url else "?"
-        url = f"{admin_url}{separator}options=-csearch_path%3D{schema}"
-    engine = connect(url)
-    upgrade(engine)
-    load(engine, batches())
-    yield engine
-    engine.dispose()
-    if admin is not None:
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f'drop schema "{schema}" cascade')
-        admin.dispose()
+    with new_database(request.param, request, tmp_path_factory.mktemp("plans")) as url:
+        engine = connect(url)
+        upgrade(engine)
+        load(engine, batches())
+        yield engine
+        engine.dispose()
 
 
 def some_ids(engine: Engine, column: sa.Column[Any], how_many: int) -> frozenset[uuid.UUID]:
