@@ -121,6 +121,10 @@ def _draining_workers() -> Iterator[None]:
         multiprocess.Process = original  # type: ignore[misc]
 
 
+#: How long a worker may stay silent before uvicorn's supervisor replaces it.
+WORKER_HEALTHCHECK_SECONDS = 30
+
+
 def run(settings: Settings, *, log_config: dict[str, object]) -> bool:
     """Serve until signalled; False when the server could not start."""
     if settings.shutdown_grace_seconds < settings.deadline_seconds:
@@ -141,6 +145,9 @@ def run(settings: Settings, *, log_config: dict[str, object]) -> bool:
         access_log=False,
         server_header=False,
         timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_seconds),
+        # uvicorn replaces a worker that misses a health check for this long; its default of
+        # 5 s kills workers that are merely slow to start on a busy machine.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
     if settings.workers > 1:
         sock = config.bind_socket()
