@@ -257,9 +257,22 @@ def open_existing(url: str, *, pool_size: int = 8) -> Engine:
     (``mode=rw``), a missing file is "unable to open database file": a 503 and a log line.
     """
     engine = connect(url, pool_size=pool_size)
-    if engine.dialect.name == "sqlite":
+    path = engine.url.database
+    if engine.dialect.name == "sqlite" and path:
         sa.event.listen(engine, "do_connect", _open_existing_file)
+        sa.event.listen(engine, "checkout", _still_there(Path(path).expanduser().resolve()))
     return engine
+
+
+def _still_there(path: Path) -> Any:
+    """A pooled connection to a file since deleted would go on reading the deleted file:
+    one ``stat`` per checkout notices, and the pool reconnects, which then fails (503)."""
+
+    def check(_dbapi: Any, _record: Any, _proxy: Any) -> None:
+        if not path.exists():
+            raise sa.exc.DisconnectionError(f"{path} was deleted")
+
+    return check
 
 
 def _open_existing_file(
