@@ -258,7 +258,7 @@ def open_existing(url: str, *, pool_size: int = 8) -> Engine:
     """
     engine = connect(url, pool_size=pool_size)
     path = engine.url.database
-    if engine.dialect.name == "sqlite" and path:
+    if engine.dialect.name == "sqlite" and path and path != ":memory:":
         sa.event.listen(engine, "do_connect", _open_existing_file)
         sa.event.listen(engine, "checkout", _still_there(Path(path).expanduser().resolve()))
     return engine
