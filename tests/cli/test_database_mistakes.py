@@ -241,3 +241,28 @@ def test_a_right_password_gets_in(own_postgres: OwnPostgres) -> None:  # noqa: F
     assert code == 0, output
     code, output = run_command(["enterprises", "--db", own_postgres.url()])
     assert code == 0, output
+
+
+def test_an_unexpected_error_is_one_line_naming_the_file_with_its_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    assert run_command(["db", "upgrade", "--db", url])[0] == 0
+
+    def broken(*_args: object) -> list[object]:
+        raise RuntimeError("a bug nobody foresaw")
+
+    monkeypatch.setattr("orderitems.cli.data.list_enterprises", broken)
+    code, output = run_command(["enterprises", "--db", url])
+
+    assert code == 70
+    assert "Traceback" not in output
+    flat = " ".join(output.split())
+    assert "Unexpected error (RuntimeError: a bug nobody foresaw)" in flat
+    named = Path(flat.split("The details are in ", 1)[1].split(";", 1)[0])
+    try:
+        details = named.read_text()
+        assert "Traceback" in details
+        assert "a bug nobody foresaw" in details
+    finally:
+        named.unlink()
