@@ -14,6 +14,7 @@ import traceback
 from typing import Any
 
 import typer
+from rich.markup import escape
 from typer.core import TyperGroup
 
 from orderitems.cli.common import console, debugging
@@ -40,7 +41,9 @@ def _show_traceback(ctx: typer.Context) -> None:
 
 def report_problem(problem: DatabaseProblem, ctx: typer.Context) -> int:
     _show_traceback(ctx)
-    console.print(f"[red]Database problem:[/] {problem.message}", soft_wrap=True, highlight=False)
+    console.print(
+        f"[red]Database problem:[/] {escape(problem.message)}", soft_wrap=True, highlight=False
+    )
     return EXIT_CODES[problem.kind]
 
 
@@ -53,8 +56,8 @@ def report_unexpected(exc: BaseException, ctx: typer.Context) -> int:
     _show_traceback(ctx)
     summary = (str(exc).strip().splitlines() or [""])[0]
     console.print(
-        f"[red]Unexpected error[/] ({type(exc).__name__}: {summary})."
-        f" The details are in {path}; please include them in a bug report.",
+        f"[red]Unexpected error[/] ({type(exc).__name__}: {escape(summary)})."
+        f" The details are in {escape(path)}; please include them in a bug report.",
         soft_wrap=True,
         highlight=False,
     )
