@@ -33,6 +33,7 @@ from orderitems.access.tokens import hash_token
 from orderitems.api import admin, sandbox
 from orderitems.api.call import Call, system_clock
 from orderitems.api.contract import served_bytes
+from orderitems.api.database_faults import unavailable_for
 from orderitems.api.deadline import Watchdog, WorkLimits
 from orderitems.api.errors import domain_error_response, server_error_response
 from orderitems.api.health import PROBE_PATHS, Readiness, draining_of, probe_response
@@ -43,7 +44,7 @@ from orderitems.api.shared import SharedStores, open_shared
 from orderitems.domain import errors as refusals
 from orderitems.domain.errors import DomainError, NotFound, PayloadTooLarge, RateLimited
 from orderitems.settings import Settings
-from orderitems.store.engine import connect
+from orderitems.store.connect_errors import open_existing
 from orderitems.store.sandbox import LoggedRequest
 
 log = logging.getLogger(__name__)
@@ -270,6 +271,12 @@ class Dispatcher:
             exchange.message = "The client closed the connection before sending its whole body."
             return Response(status_code=CLIENT_CLOSED)  # logged and counted; nobody reads it
         except Exception as exc:
+            unavailable = unavailable_for(exc, self.settings.database_url, exchange.request_id)
+            if unavailable is not None:
+                exchange.message = unavailable.message
+                return domain_error_response(
+                    unavailable, exchange.request_id, development=development
+                )
             exchange.message = "An unexpected error occurred."
             return server_error_response(exc, exchange.request_id, development=development)
 
@@ -360,7 +367,9 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[dict[str, object]]:
         owned = engine is None
-        opened = engine or connect(settings.database_url, pool_size=settings.db_pool_size)
+        # A server never creates a database: a deleted SQLite file is a 503, not a new empty
+        # file (the CLI creates one for --demo before the workers start).
+        opened = engine or open_existing(settings.database_url, pool_size=settings.db_pool_size)
         dispatcher.open(opened)
         assert dispatcher.readiness is not None
         try:

@@ -35,14 +35,15 @@ class Call:
     #: The deadline on database work (408); None only where no server runs (unit tests).
     limits: WorkLimits | None = None
 
-    async def run(self, work: Callable[[Connection], T]) -> T:
+    async def run(self, work: Callable[[Connection], T], *, read: bool = True) -> T:
         """Run database work on a worker thread with a connection of its own.
 
         Every operation goes through here, so limits on database work apply in one place:
-        past the deadline the running statement is cancelled and the call answers 408.
+        past the deadline the running statement is cancelled and the call answers 408. A
+        ``read`` whose connection is lost under it runs once more on a fresh connection.
         """
         if self.limits is not None:
-            return await run_bounded(self.engine, work, self.limits)
+            return await run_bounded(self.engine, work, self.limits, retry=read)
 
         def in_thread() -> T:
             with self.engine.connect() as connection:

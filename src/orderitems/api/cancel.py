@@ -51,7 +51,7 @@ async def cancel_order_items(call: Call) -> Response:
             clock=call.clock,
         )
 
-    await call.run(work)
+    await call.run(work, read=False)
     if call.prefer_minimal:
         return Response(status_code=204)
     return Response(b"{}", media_type="application/json")

@@ -24,6 +24,7 @@ import anyio.to_thread
 from sqlalchemy.engine import Connection, Engine
 
 from orderitems.domain.errors import DeadlineExceeded, DomainError
+from orderitems.store.connect_errors import lost_connection
 from orderitems.store.engine import dialect_of
 from orderitems.store.interrupt import is_cancellation
 
@@ -134,7 +135,22 @@ class WorkLimits:
         )
 
 
-def _bounded(engine: Engine, work: Callable[[Connection], T], limits: WorkLimits) -> T:
+def _bounded(engine: Engine, work: Callable[[Connection], T], limits: WorkLimits, retry: bool) -> T:
+    """``work``, once more on a fresh connection if its connection was lost under it (a
+    terminated backend, a restarted server) and the deadline allows: only for work that is
+    safe to repeat (reads); what still fails is the caller's 503 (api/database_faults.py)."""
+    try:
+        return _attempt(engine, work, limits)
+    except DomainError:
+        raise
+    except Exception as exc:
+        if not (retry and lost_connection(exc) and time.monotonic() < limits.expires):
+            raise
+        log.warning("lost a database connection; trying once more on a fresh one: %s", exc)
+    return _attempt(engine, work, limits)
+
+
+def _attempt(engine: Engine, work: Callable[[Connection], T], limits: WorkLimits) -> T:
     with engine.connect() as connection:
         dialect = dialect_of(connection)
         with limits.watchdog.watch(limits.expires, dialect.canceller(connection)) as watch:
@@ -152,10 +168,13 @@ def _bounded(engine: Engine, work: Callable[[Connection], T], limits: WorkLimits
         return result
 
 
-async def run_bounded(engine: Engine, work: Callable[[Connection], T], limits: WorkLimits) -> T:
-    """``work`` on a worker thread; 408 once it passes the deadline, its statement cancelled."""
+async def run_bounded(
+    engine: Engine, work: Callable[[Connection], T], limits: WorkLimits, *, retry: bool = False
+) -> T:
+    """``work`` on a worker thread; 408 once it passes the deadline, its statement cancelled;
+    ``retry``: once more if its connection is lost (reads)."""
     with anyio.move_on_after(max(limits.expires - time.monotonic(), 0) + GRACE):
         return await anyio.to_thread.run_sync(
-            _bounded, engine, work, limits, abandon_on_cancel=True
+            _bounded, engine, work, limits, retry, abandon_on_cancel=True
         )
     raise limits.exceeded()

@@ -10,15 +10,24 @@ from typing import Annotated
 import typer
 
 from orderitems.cli import data, fetch, rates, tokens
-from orderitems.cli.common import DbOption, console, engine_for, open_engine, settings_from
+from orderitems.cli.common import (
+    LOG_LEVEL_KEY,
+    DbOption,
+    console,
+    engine_for,
+    settings_from,
+)
+from orderitems.cli.failures import GuardedGroup
 from orderitems.cli.sandbox import app as sandbox_app
-from orderitems.store.migrate import current_revision, head_revision, is_current, upgrade
+from orderitems.store.migrate import current_revision, head_revision, upgrade
 
 app = typer.Typer(
     name="orderitems",
     help="A self-hosted server for the Mews Connector API order-items operations.",
     no_args_is_help=True,
     rich_markup_mode="rich",
+    cls=GuardedGroup,
+    pretty_exceptions_enable=False,
 )
 db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -30,6 +39,21 @@ app.command("import")(data.import_items)
 app.command("export")(data.export_items)
 app.command("enterprises")(data.list_enterprises_command)
 app.command("fetch")(fetch.fetch)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    log_level: Annotated[
+        str | None,
+        typer.Option(
+            help="debug prints a failure's full traceback (also ORDERITEMS_LOG_LEVEL=debug)."
+        ),
+    ] = None,
+) -> None:
+    """A self-hosted server for the Mews Connector API order-items operations."""
+    if log_level is not None:
+        ctx.meta[LOG_LEVEL_KEY] = log_level
 
 
 def logging_config(level: str, log_format: str = "text") -> dict[str, object]:
@@ -54,6 +78,7 @@ def logging_config(level: str, log_format: str = "text") -> dict[str, object]:
 
 @app.command()
 def serve(
+    ctx: typer.Context,
     host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="TCP port.")] = None,
     db: DbOption = None,
@@ -89,6 +114,9 @@ def serve(
     """Serve the Connector API order-items operations over HTTP."""
     from orderitems.cli import server, serving
 
+    if log_level is not None:
+        ctx.meta[LOG_LEVEL_KEY] = log_level
+    log_level = ctx.meta.get(LOG_LEVEL_KEY)
     settings = settings_from(
         database_url=db,
         host=host,
@@ -103,18 +131,12 @@ def serve(
     )
     config = logging_config(settings.log_level, settings.log_format)
     logging.config.dictConfig(config)
-    engine = open_engine(settings)
-    try:
-        if settings.demo:
-            data.prepare_demo(engine, settings)
-        elif not settings.wait_for_database and not is_current(engine):
-            console.print(
-                "[red]The database schema is not current.[/] Run [bold]orderitems db upgrade"
-                f" --db {settings.database_url}[/] first."
-            )
-            raise typer.Exit(1)
-    finally:
-        engine.dispose()
+    # Only a demo server creates its database; any other opens an existing, current one,
+    # unless told to wait for it (docs/behaviour.md#health-and-shutdown: /readyz says when).
+    if settings.demo or not settings.wait_for_database:
+        with engine_for(settings, create=settings.demo) as engine:
+            if settings.demo:
+                data.prepare_demo(engine, settings)
     settings = server.prepare_serving(settings)
     os.environ.update(settings.to_env())
     console.print(
@@ -129,7 +151,7 @@ def serve(
 def db_upgrade(db: DbOption = None) -> None:
     """Create or migrate the schema to the newest revision."""
     settings = settings_from(database_url=db)
-    with engine_for(settings) as engine:
+    with engine_for(settings, create=True) as engine:
         upgrade(engine)
         console.print(f"Schema at revision {current_revision(engine)} in {settings.database_url}")
 
@@ -137,7 +159,7 @@ def db_upgrade(db: DbOption = None) -> None:
 @db_app.command("status")
 def db_status(db: DbOption = None) -> None:
     """Show the schema revision of the database and the newest one."""
-    with engine_for(settings_from(database_url=db)) as engine:
+    with engine_for(settings_from(database_url=db), check_schema=False) as engine:
         console.print(f"current: {current_revision(engine)}  head: {head_revision(engine)}")
 
 

@@ -173,7 +173,7 @@ def generate(
 ) -> None:
     """Generate realistic, deterministic demo order items into a database."""
     settings = settings_from(database_url=db)
-    with engine_for(settings) as engine:
+    with engine_for(settings, create=True) as engine:
         upgrade(engine)
         chosen = _pick_enterprises(enterprise)
         try:
@@ -221,7 +221,7 @@ def import_items(
         workers = os.cpu_count() or 1
     if size is not None and size < BLOCK_BYTES:
         workers = 0  # one block: starting workers would take longer than decoding it
-    with engine_for(settings) as engine:
+    with engine_for(settings, create=True) as engine:
         upgrade(engine)
         with engine.connect() as connection:
             known = {e.id for e in list_enterprises(connection)}

@@ -140,7 +140,11 @@ class SqliteWriter:
 
     def release(self) -> None:
         """Give the pooled connection its usual page cache, journal and synchronous setting
-        back, whatever became of the load (after its commit or rollback)."""
+        back, whatever became of the load (after its commit or rollback). A load interrupted
+        inside the driver (Ctrl-C) has had its connection closed by SQLAlchemy: nothing to give
+        back, and touching it would hide the interrupt behind "closed database"."""
+        if self.connection.invalidated:
+            return
         if self._cache_size is not None:
             self.raw.execute(f"PRAGMA cache_size = {self._cache_size}")
             self._cache_size = None
