@@ -187,7 +187,7 @@ class Dispatcher:
             )
         self.readiness = Readiness(
             # A connection of its own: a pool busy with requests must not fail the probe.
-            connect(settings.database_url, pool_size=1),
+            open_existing(settings.database_url, pool_size=1),
             timeout=settings.readiness_timeout_seconds,
             ping_redis=None if self.shared.redis is None else self.shared.redis.client.ping,
             check_limiter=settings.rate_limit or self.sandboxed,
