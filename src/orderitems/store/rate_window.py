@@ -73,9 +73,7 @@ def clear_windows(connection: Connection) -> None:
 def window_usage(connection: Connection, cutoff_us: int) -> dict[bytes, tuple[int, int]]:
     """Each key's hits after ``cutoff_us``: how many, and the oldest (the console's view)."""
     rows = connection.execute(
-        sa.select(
-            rate_limit_hits.c.key, sa.func.count(), sa.func.min(rate_limit_hits.c.at_us)
-        )
+        sa.select(rate_limit_hits.c.key, sa.func.count(), sa.func.min(rate_limit_hits.c.at_us))
         .where(rate_limit_hits.c.at_us > cutoff_us)
         .group_by(rate_limit_hits.c.key)
     )
