@@ -23,11 +23,16 @@ GET_ALL = "/api/connector/v1/orderItems/getAll"
 
 
 @pytest.fixture(scope="session")
-def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    directory = tmp_path_factory.mktemp("console-demo")
-    server = ServerProcess(
-        f"sqlite:///{directory / 'demo.db'}", directory, demo=True, demo_items=DEMO_ITEMS
-    )
+def demo_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return f"sqlite:///{tmp_path_factory.mktemp('console-demo') / 'demo.db'}"
+
+
+@pytest.fixture(scope="session")
+def demo_server(
+    demo_database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
+    directory = tmp_path_factory.mktemp("console-demo-logs")
+    server = ServerProcess(demo_database_url, directory, demo=True, demo_items=DEMO_ITEMS)
     with running(server):
         yield server
 
