@@ -363,6 +363,8 @@ function sandboxPage() {
   });
   loadFaults();
   loadClock();
+  // Counted faults are used up and a running clock moves: keep both current.
+  setInterval(() => { loadFaults(); loadClock(); }, 2000);
 }
 
 const logout = $("#logout");
