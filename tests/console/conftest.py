@@ -47,11 +47,14 @@ def migrated_sqlite(directory: Path) -> str:
 
 @pytest.fixture(scope="module")
 def plain_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, ...]]:
-    """The console off (no sandbox, no --console), and read-only (--console)."""
+    """The console off (no sandbox, no --console), and read-only (--console; 2 requests per
+    token per window, so that a 429 is quick)."""
     directory = tmp_path_factory.mktemp("console-plain")
     url = migrated_sqlite(directory)
     off = ServerProcess(url, directory)
-    read_only = ServerProcess(url, directory, console=True, admin_token=READ_ONLY_TOKEN)
+    read_only = ServerProcess(
+        url, directory, console=True, admin_token=READ_ONLY_TOKEN, rate_limit_requests=2
+    )
     with running(off, read_only) as started:
         yield started
 

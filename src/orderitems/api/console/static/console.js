@@ -136,7 +136,7 @@ function logPage() {
     el("td", { class: "status " + statusClass(entry.Status) }, String(entry.Status)),
     el("td", { class: "num" }, entry.LatencyMs.toFixed(1)),
     el("td", { class: "num" }, entry.Items ?? ""),
-    el("td", { class: "mono" }, entry.RequestId))));
+    el("td", { class: "mono", title: entry.RequestId }, entry.RequestId.slice(0, 8)))));
   const poll = async () => {
     try {
       entries = await api("GET", "/requests?limit=200");
