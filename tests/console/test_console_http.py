@@ -27,6 +27,8 @@ def test_pages_and_the_admin_api_need_the_admin_token(demo_server: ServerProcess
         wrong_cookie = {"Cookie": "orderitems_admin=not-the-token"}
         assert client.get("/_sandbox/status", headers=wrong_cookie).status_code == 401
         assert client.get("/console/log", headers=wrong_cookie).status_code == 401
+        huge = client.post("/console/login", content=b"token=" + b"x" * 10_000)
+        assert huge.status_code == 413
         wrong = client.post("/console/login", data={"token": "not-the-token"})
         assert wrong.status_code == 401
         assert "Wrong admin token." in wrong.text

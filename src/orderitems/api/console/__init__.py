@@ -20,12 +20,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from orderitems.api.admin import Admin
-from orderitems.domain.errors import Forbidden, NotFound, Unauthenticated
+from orderitems.domain.errors import Forbidden, NotFound, PayloadTooLarge, Unauthenticated
 from orderitems.settings import Settings
 
 COOKIE = "orderitems_admin"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: The login form holds one token: a longer body is refused unread (413).
+LOGIN_BODY_LIMIT = 4096
 #: Path, template and title of each page.
 PAGES = {
     "/": ("start.html", "Start"),
@@ -63,6 +65,7 @@ class Console:
 
     @staticmethod
     def serves(path: str) -> bool:
+        """``/`` and ``/console/...``; every other path stays the API's."""
         return path in ("/", "/console") or path.startswith("/console/")
 
     def csrf_token(self) -> str:
@@ -145,7 +148,12 @@ class Console:
     async def login(self, request: Request) -> Response:
         """The login form: the admin token, checked by the admin API's check, into the cookie."""
         self.same_origin(request)
-        form = parse_qs((await request.body()).decode("utf-8", errors="replace"))
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > LOGIN_BODY_LIMIT:
+                raise PayloadTooLarge(f"The login form is larger than {LOGIN_BODY_LIMIT} bytes.")
+        form = parse_qs(body.decode("utf-8", errors="replace"))
         token = form.get("token", [""])[0].strip()
         try:
             self.admin.check_token(token)
