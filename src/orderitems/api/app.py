@@ -6,7 +6,9 @@ the path (404), the body (413; 408 when it stops arriving; 499 logged when the c
 the AccessToken from the body; in sandbox mode the injected fault and the clock; the rate limit
 (429, before any database work); then the operation, whose database work is bounded by the
 deadline (408). Every answer gets a ``Request-Id``, an access-log line and metrics; in sandbox
-mode, a line in the request log.
+mode (or with the console), a line in the request log, with the request's detail for the
+console (api/request_detail.py). ``/`` and ``/console/...`` are the console's (api/console/)
+when it is on.
 """
 
 from __future__ import annotations
