@@ -4,6 +4,8 @@ admin answer ever shows a secret token (docs/behaviour.md#admin-token)."""
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 
@@ -208,3 +210,24 @@ def test_no_page_or_admin_answer_shows_a_secret_token(
     request_body = detail["Detail"]["RequestBody"]
     assert "••••" + SECRET_ACCESS[-4:] in request_body
     assert public in public_detail.json()["Detail"]["RequestBody"], "public demo tokens stay"
+
+
+def test_the_consoles_reads_are_not_access_log_lines_its_changes_are(
+    demo_server: ServerProcess,
+) -> None:
+    """An open log page polls twice a second: at the default level the server's log stays
+    the API's (and the admin API's changes and refusals)."""
+    with demo_server.client() as client:
+        read = client.get("/_sandbox/requests", headers=BEARER).headers["Request-Id"]
+        page = client.get("/console/log", headers=BEARER).headers["Request-Id"]
+        refused = client.get("/_sandbox/requests").headers["Request-Id"]
+        change = client.delete("/_sandbox/limits", headers=BEARER).headers["Request-Id"]
+        api = client.post(GET_ALL, json={}).headers["Request-Id"]
+    deadline = time.monotonic() + 5
+    while api not in demo_server.log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    lines = demo_server.log.read_text()
+    assert read not in lines
+    assert page not in lines
+    for request_id in (refused, change, api):
+        assert request_id in lines

@@ -235,7 +235,10 @@ class Dispatcher:
             return  # probes every second would drown the log; readiness logs its changes
         status = response.status_code
         fields = exchange.fields(status, latency_ms)
-        log.info(
+        # An open console reads the admin API twice a second: those reads are debug lines.
+        quiet = exchange.kind in ("sandbox", "console") and exchange.method == "GET"
+        log.log(
+            logging.DEBUG if quiet and status < 400 else logging.INFO,
             "%s %s -> %d in %.1f ms rid=%s",
             exchange.method,
             exchange.path,
