@@ -27,8 +27,9 @@ from orderitems.settings import Settings
 from orderitems.store.engine import connect
 from orderitems.store.migrate import upgrade
 
-#: Fixtures of the tests on real server processes that share one store (tests/processes.py).
-pytest_plugins = ["processes"]
+#: Fixtures of the tests on real server processes that share one store (tests/processes.py),
+#: and the console's servers (tests/console_servers.py).
+pytest_plugins = ["processes", "console_servers"]
 
 POSTGRES_URL = os.environ.get(
     "ORDERITEMS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import BEARER, GET_ALL
+from console_servers import BEARER, GET_ALL
 from factories import make_item
 from orderitems.api.admin import DEMO_ADMIN_TOKEN
 from orderitems.fixtures.demo import DEMO_HOTEL_LONDON, DEMO_TOKENS

@@ -9,7 +9,7 @@ import time
 import httpx
 import pytest
 
-from conftest import BEARER, GET_ALL, READ_ONLY_TOKEN, csrf_of, signed_in
+from console_servers import BEARER, GET_ALL, READ_ONLY_TOKEN, csrf_of, signed_in
 from orderitems.api.admin import DEMO_ADMIN_TOKEN
 from orderitems.fixtures.demo import DEMO_TOKENS
 from processes import ServerProcess

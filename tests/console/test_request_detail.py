@@ -9,7 +9,7 @@ import json
 import httpx
 import pytest
 
-from conftest import GET_ALL, READ_ONLY_TOKEN
+from console_servers import GET_ALL, READ_ONLY_TOKEN
 from orderitems.api.request_detail import (
     BODY_LIMIT,
     MASK,
