@@ -33,8 +33,9 @@ pytest.register_assert_rewrite("processes")
 from processes import ServerThread as ServerThread  # noqa: E402
 from processes import free_port as free_port  # noqa: E402
 
-#: Fixtures of the tests on real server processes that share one store (tests/processes.py).
-pytest_plugins = ["processes"]
+#: Fixtures of the tests on real server processes that share one store (tests/processes.py),
+#: and the console's servers (tests/console_servers.py).
+pytest_plugins = ["processes", "console_servers"]
 
 POSTGRES_URL = os.environ.get(
     "ORDERITEMS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"

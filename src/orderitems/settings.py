@@ -57,6 +57,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     sandbox: bool = False
     #: Bearer token of the admin API; empty means the published default in demo mode.
     admin_token: str = ""
+    #: The browser console at ``/`` outside sandbox and demo mode, read-only (with them it is
+    #: always on, and can change things); it needs the admin token.
+    console: bool = False
     request_log_size: Positive = 1000
     #: Prometheus text at ``GET /metrics``.
     metrics: bool = True

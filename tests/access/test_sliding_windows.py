@@ -129,3 +129,24 @@ def test_a_database_window_admits_exactly_its_limit_under_concurrent_connections
         thread.join()
     assert results.count(None) == 5
     assert len(results) == 12
+
+
+def test_usage_tells_each_window_its_count_and_oldest_hit(window: SlidingWindow) -> None:
+    """What the console's traffic page shows per token: used of the limit, and when the
+    oldest request leaves (hits that left the window do not count)."""
+    first, second = uuid.uuid4().bytes * 2, uuid.uuid4().bytes * 2
+    start = 1_800_000_000 * SECOND
+    hit(window, first, start)
+    hit(window, first, start + 4 * SECOND)
+    hit(window, first, start + 5 * SECOND)
+    hit(window, second, start + 6 * SECOND)
+
+    async def usage() -> dict[bytes, tuple[int, int]]:
+        seen = await window.usage(now_us=start + 12 * SECOND, window_us=10 * SECOND)
+        if isinstance(window, RedisWindow):
+            await window.state.close()
+        return seen
+
+    seen = anyio.run(usage)
+    assert seen[first] == (2, start + 4 * SECOND)
+    assert seen[second] == (1, start + 6 * SECOND)

@@ -19,4 +19,4 @@ def test_the_migrated_schema_has_no_drift_from_the_declared_tables(engine: Engin
 def test_upgrading_a_current_database_again_changes_nothing(engine: Engine) -> None:
     upgrade(engine)
     assert is_current(engine)
-    assert head_revision(engine) == "0005"
+    assert head_revision(engine) == "0006"

@@ -32,6 +32,10 @@ class SlidingWindow(Protocol):
         """Record one request: None when accepted, else microseconds until one would be."""
         ...
 
+    async def usage(self, *, now_us: int, window_us: int) -> dict[bytes, tuple[int, int]]:
+        """Each key's requests in the window ending now: how many, and the oldest one's time."""
+        ...
+
     async def clear(self) -> None: ...
 
 
@@ -49,6 +53,11 @@ class MemoryWindow:
             times.append(now_us)
             return None
         return times[0] + window_us - now_us
+
+    async def usage(self, *, now_us: int, window_us: int) -> dict[bytes, tuple[int, int]]:
+        cutoff = now_us - window_us
+        live = {key: [t for t in times if t > cutoff] for key, times in self.hits.items()}
+        return {key: (len(times), times[0]) for key, times in live.items() if times}
 
     async def clear(self) -> None:
         self.hits.clear()
@@ -74,6 +83,13 @@ class DatabaseWindow:
     async def hit(self, key: bytes, *, now_us: int, window_us: int, limit: int) -> int | None:
         return await anyio.to_thread.run_sync(self._hit, key, now_us, window_us, limit)
 
+    def _usage(self, cutoff_us: int) -> dict[bytes, tuple[int, int]]:
+        with self.engine.connect() as connection:
+            return rate_window.window_usage(connection, cutoff_us)
+
+    async def usage(self, *, now_us: int, window_us: int) -> dict[bytes, tuple[int, int]]:
+        return await anyio.to_thread.run_sync(self._usage, now_us - window_us)
+
     def _clear(self) -> None:
         with self.engine.begin() as connection:
             rate_window.clear_windows(connection)
@@ -90,6 +106,9 @@ class RedisWindow:
 
     async def hit(self, key: bytes, *, now_us: int, window_us: int, limit: int) -> int | None:
         return await self.state.record_hit(key, now_us=now_us, window_us=window_us, limit=limit)
+
+    async def usage(self, *, now_us: int, window_us: int) -> dict[bytes, tuple[int, int]]:
+        return await self.state.window_usage(now_us - window_us)
 
     async def clear(self) -> None:
         await self.state.clear_windows()

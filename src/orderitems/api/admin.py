@@ -1,7 +1,8 @@
 """The sandbox admin API under ``/_sandbox/``: faults, clock, request log, limits, reset.
 
-It exists only when the server runs in sandbox or demo mode (otherwise every path under it is
-an ordinary 404), and answers only a request with ``Authorization: Bearer <admin token>``.
+It exists only when the server runs in sandbox or demo mode, or read-only for ``--console``
+(otherwise every path under it is an ordinary 404), and answers only a request with
+``Authorization: Bearer <admin token>`` (or the console's session, api/console/).
 Bodies and answers use the Connector API's PascalCase; errors use its error body.
 """
 
@@ -22,6 +23,8 @@ from starlette.responses import Response
 
 from orderitems.access.limits import SlidingWindow
 from orderitems.access.tokens import hash_token
+from orderitems.api.admin_console import ConsoleQueries
+from orderitems.api.request_detail import read_detail
 from orderitems.api.routes import OPERATIONS, find_operation
 from orderitems.api.sandbox import (
     INJECTABLE_STATUSES,
@@ -31,7 +34,7 @@ from orderitems.api.sandbox import (
 )
 from orderitems.api.shared import SandboxState
 from orderitems.api.wire import Wire, decode_request
-from orderitems.domain.errors import InvalidInput, NotFound, Unauthenticated
+from orderitems.domain.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
 from orderitems.domain.items import UtcDateTime
 from orderitems.settings import Settings
 from orderitems.store.items import count_items
@@ -44,6 +47,8 @@ API_PREFIX = "/api/connector/v1/"
 
 Millis = Annotated[int, msgspec.Meta(ge=0, le=600_000)]
 RebuildDemo = Callable[[Engine], object]
+#: What a read-only admin API (``--console`` outside sandbox mode) still answers besides GETs.
+READ_ONLY_POSTS = frozenset({"/items"})
 
 
 def admin_token_for(settings: Settings) -> str | None:
@@ -104,6 +109,7 @@ class LoggedView(Wire, frozen=True):
     latency_ms: float
     message: str | None
     fault_id: int | None
+    items: int | None = None
 
 
 _encoder = msgspec.json.Encoder()
@@ -190,6 +196,7 @@ def logged_view(entry: LoggedRequest) -> LoggedView:
         latency_ms=round(entry.latency_ms, 3),
         message=entry.message,
         fault_id=entry.fault_id,
+        items=None if (detail := read_detail(entry.detail)) is None else detail.items,
     )
 
 
@@ -212,6 +219,9 @@ class Admin:
         self.window = window
         self.rebuild_demo = rebuild_demo
         self.reset_lock = anyio.Lock()
+        self.read_only = not (settings.sandbox or settings.demo)
+        #: Who may call: the bearer token; the console widens it to its session (api/console/).
+        self.gate: Callable[[Request], None] = self.authorise
         Route = Callable[[Request], Awaitable[Response]]
         self.routes: dict[tuple[str, str], Route] = {
             ("GET", "/faults"): self.list_faults,
@@ -225,25 +235,41 @@ class Admin:
             ("DELETE", "/limits"): self.clear_limits,
             ("POST", "/reset"): self.reset,
         }
+        queries = ConsoleQueries(settings, engine=engine, sandbox=sandbox, window=window)
+        self.routes.update(queries.routes)
+        self.tail_routes = queries.tail_routes
 
     def authorise(self, request: Request) -> None:
         scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        self.check_token(given.strip() if scheme.lower() == "bearer" else None)
+
+    def check_token(self, given: str | None) -> None:
+        """The one admin-token check (the bearer header, or the console's session cookie)."""
         if (
             self.token is None
-            or scheme.lower() != "bearer"
-            or not hmac.compare_digest(given.strip().encode(), self.token.encode())
+            or given is None
+            or not hmac.compare_digest(given.encode(), self.token.encode())
         ):
             raise Unauthenticated(
                 "Missing or wrong admin token: send 'Authorization: Bearer <admin token>'."
             )
 
     async def respond(self, request: Request) -> Response:
-        self.authorise(request)
+        self.gate(request)
         path = request.url.path.removeprefix(PREFIX).rstrip("/")
+        if self.read_only and request.method != "GET" and path not in READ_ONLY_POSTS:
+            raise Forbidden(
+                "The admin API is read-only: only a server started with --sandbox or --demo"
+                " changes faults, the clock, limits or data."
+            )
         route = self.routes.get((request.method, path))
         if route is not None:
             return await route(request)
-        head, _, fault_id = path.rpartition("/")
+        head, _, tail = path.rpartition("/")
+        tail_route = self.tail_routes.get((request.method, head))
+        if tail_route is not None and tail:
+            return await tail_route(request, tail)
+        fault_id = tail
         if head == "/faults" and request.method == "DELETE" and fault_id.isdigit():
             if not await self.sandbox.remove_fault(int(fault_id)):
                 raise NotFound(f"No fault {fault_id}.")

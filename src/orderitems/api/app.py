@@ -6,7 +6,9 @@ the path (404), the body (413; 408 when it stops arriving; 499 logged when the c
 the AccessToken from the body; in sandbox mode the injected fault and the clock; the rate limit
 (429, before any database work); then the operation, whose database work is bounded by the
 deadline (408). Every answer gets a ``Request-Id``, an access-log line and metrics; in sandbox
-mode, a line in the request log.
+mode (or with the console), a line in the request log, with the request's detail for the
+console (api/request_detail.py). ``/`` and ``/console/...`` are the console's (api/console/)
+when it is on.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from orderitems.access.limits import RateLimiter
 from orderitems.access.tokens import hash_token
 from orderitems.api import admin, sandbox
 from orderitems.api.call import Call, system_clock
+from orderitems.api.console import Console
 from orderitems.api.contract import served_bytes
 from orderitems.api.database_faults import unavailable_for
 from orderitems.api.deadline import Watchdog, WorkLimits
@@ -39,6 +42,7 @@ from orderitems.api.errors import domain_error_response, server_error_response
 from orderitems.api.health import PROBE_PATHS, Readiness, draining_of, probe_response
 from orderitems.api.metrics import Metrics
 from orderitems.api.read_limits import READ_LIMITS_STATE, ReadLimits
+from orderitems.api.request_detail import WindowAtRefusal, request_detail
 from orderitems.api.routes import find_operation
 from orderitems.api.shared import SharedStores, open_shared
 from orderitems.domain import errors as refusals
@@ -118,11 +122,15 @@ class Exchange:
     path: str
     at_us: int
     started: float
-    kind: str = "api"  # api | sandbox | metrics | contract | probe
+    kind: str = "api"  # api | sandbox | console | metrics | contract | probe
     operation: str | None = None
     token_hash: bytes | None = None
     message: str | None = None
     fault_id: int | None = None
+    body: bytes = b""
+    field: str | None = None
+    problems: list[str] | None = None
+    window: WindowAtRefusal | None = None
 
     def fields(self, status: int, latency_ms: float) -> dict[str, object]:
         return {
@@ -159,12 +167,15 @@ class Dispatcher:
         self.metrics = metrics
         self.rebuild_demo = rebuild_demo
         self.sandboxed = settings.sandbox or settings.demo
+        #: The admin API and the request log: read-only outside sandbox mode (the console).
+        self.administered = self.sandboxed or settings.console
         self.watchdog = Watchdog(in_flight=metrics.in_flight)
         self.engine: Engine | None = None
         self.shared: SharedStores | None = None
         self.limiter: RateLimiter | None = None
         self.admin: admin.Admin | None = None
         self.readiness: Readiness | None = None
+        self.console: Console | None = None
 
     def open(self, engine: Engine) -> None:
         """Connect the shared stores (lazily) for this process; the lifespan calls it."""
@@ -177,7 +188,7 @@ class Dispatcher:
                 limit=settings.rate_limit_requests,
                 seconds=settings.rate_limit_window_seconds,
             )
-        if self.sandboxed:
+        if self.administered:
             self.admin = admin.Admin(
                 settings,
                 engine=engine,
@@ -185,6 +196,7 @@ class Dispatcher:
                 window=self.shared.window,
                 rebuild_demo=self.rebuild_demo,
             )
+            self.console = Console(settings, self.admin)
         self.readiness = Readiness(
             # A connection of its own: a pool busy with requests must not fail the probe.
             open_existing(settings.database_url, pool_size=1),
@@ -215,15 +227,19 @@ class Dispatcher:
         if draining_of(scope):
             response.headers["Connection"] = "close"  # the next request goes elsewhere
         latency_ms = (time.perf_counter() - exchange.started) * 1000
-        await self.record(exchange, response.status_code, latency_ms)
+        await self.record(exchange, response, latency_ms)
         await response(scope, receive, send)
 
-    async def record(self, exchange: Exchange, status: int, latency_ms: float) -> None:
+    async def record(self, exchange: Exchange, response: Response, latency_ms: float) -> None:
         """Access log and metrics; the request log before answering, so a client reads it."""
         if exchange.kind == "probe":
             return  # probes every second would drown the log; readiness logs its changes
+        status = response.status_code
         fields = exchange.fields(status, latency_ms)
-        log.info(
+        # An open console reads the admin API twice a second: those reads are debug lines.
+        quiet = exchange.kind in ("sandbox", "console") and exchange.method == "GET"
+        log.log(
+            logging.DEBUG if quiet and status < 400 else logging.INFO,
             "%s %s -> %d in %.1f ms rid=%s",
             exchange.method,
             exchange.path,
@@ -236,7 +252,7 @@ class Dispatcher:
             return
         label = exchange.operation or ("unknown" if exchange.kind == "api" else exchange.kind)
         self.metrics.observe(label, status, latency_ms / 1000)
-        if exchange.kind != "api" or self.shared is None or not self.sandboxed:
+        if exchange.kind != "api" or self.shared is None or not self.administered:
             return
         entry = LoggedRequest(
             at_us=exchange.at_us,
@@ -249,6 +265,13 @@ class Dispatcher:
             latency_ms=latency_ms,
             message=exchange.message,
             fault_id=exchange.fault_id,
+            detail=request_detail(
+                exchange.body,
+                bytes(response.body),
+                field=exchange.field,
+                problems=exchange.problems,
+                window=exchange.window,
+            ),
         )
         try:
             await self.shared.sandbox.log(entry)
@@ -261,8 +284,15 @@ class Dispatcher:
             return await self.route(request, exchange)
         except DomainError as exc:
             exchange.message = exc.message
+            exchange.field, exchange.problems = exc.field, exc.problems or [exc.message]
             if isinstance(exc, RateLimited) and exchange.fault_id is None:
                 self.metrics.rejections.labels(exchange.operation or "unknown").inc()
+                exchange.window = WindowAtRefusal(
+                    used=self.settings.rate_limit_requests,
+                    limit=self.settings.rate_limit_requests,
+                    window_seconds=self.settings.rate_limit_window_seconds,
+                    oldest_leaves_in_seconds=exc.retry_after,
+                )
             response = domain_error_response(exc, exchange.request_id, development=development)
             if isinstance(exc, refusals.RequestTimeout):
                 response.headers["Connection"] = "close"  # the client stopped sending
@@ -291,6 +321,9 @@ class Dispatcher:
             if self.admin is None:
                 raise NotFound(f"No operation {request.method} {path}.")
             return await self.admin.respond(request)
+        if self.console is not None and self.console.serves(path):
+            exchange.kind = "console"
+            return await self.console.respond(request)
         if path == "/metrics" and request.method == "GET" and self.settings.metrics:
             exchange.kind = "metrics"
             return self.metrics.response()
@@ -306,7 +339,7 @@ class Dispatcher:
             raise refusals.Unavailable(
                 "The server is starting and cannot serve yet (GET /readyz says why).", retry_after=5
             )
-        body = await read_body(
+        body = exchange.body = await read_body(
             request, self.settings.max_body_bytes, seconds=self.settings.body_timeout_seconds
         )
         token = access_token_of(body, strict=self.settings.strict_json)

@@ -110,6 +110,14 @@ def serve(
         str | None,
         typer.Option(help="Keep the rate limiter and sandbox state in this Redis."),
     ] = None,
+    with_console: Annotated[
+        bool | None,
+        typer.Option(
+            "--console/--no-console",
+            help="The browser console at / outside --demo/--sandbox, read-only;"
+            " sandbox and demo mode always have it.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the Connector API order-items operations over HTTP."""
     from orderitems.cli import server, serving
@@ -128,6 +136,7 @@ def serve(
         log_level=log_level,
         sandbox=sandbox,
         redis_url=redis_url,
+        console=with_console,
     )
     config = logging_config(settings.log_level, settings.log_format)
     logging.config.dictConfig(config)

@@ -48,7 +48,8 @@ def create_app_from_environ() -> Starlette:
 
 def prepare_serving(settings: Settings) -> Settings:
     """Before the workers start: the admin token they share and where their metrics meet."""
-    sandboxed = settings.sandbox or settings.demo
+    # The console outside sandbox mode is the admin API read-only: it needs the token too.
+    sandboxed = settings.sandbox or settings.demo or settings.console
     configured = bool(settings.admin_token)
     if sandboxed and admin_token_for(settings) is None:
         settings = msgspec.structs.replace(settings, admin_token=secrets.token_urlsafe(24))
@@ -67,6 +68,11 @@ def prepare_serving(settings: Settings) -> Settings:
         console.print(
             f"Sandbox admin API on [bold]http://{settings.host}:{settings.port}{PREFIX}/[/]"
             f" with {shown}"
+        )
+        read_only = "" if settings.sandbox or settings.demo else " (read-only)"
+        console.print(
+            f"Console{read_only} at [bold]http://{settings.host}:{settings.port}/[/]"
+            " (sign in with the admin token)"
         )
     store = "Redis" if settings.redis_url else "the database"
     limit = (

@@ -122,7 +122,8 @@ def build_item_query(
     *, qualifying: tuple[str, ...] = QUALIFYING_FILTERS, **given: FilterValue
 ) -> ItemQuery:
     """Build the query from ``ItemQuery`` field names (domain/filters.py), refusing one with
-    none of the ``qualifying`` filters (docs/behaviour.md#filters). Lists become sets."""
+    none of the ``qualifying`` filters (docs/behaviour.md#filters); an empty ``qualifying`` (the
+    console's data browser) requires none. Lists become sets."""
     values: dict[str, object] = {}
     for name, value in given.items():
         if name not in FILTERS_BY_FIELD:
@@ -133,7 +134,7 @@ def build_item_query(
             assert not isinstance(value, TimeInterval)
             values[name] = frozenset(value)
     query = ItemQuery(**values)  # type: ignore[arg-type]
-    if not any(
+    if qualifying and not any(
         getattr(query, f.field) is not None
         for f in FILTERS_BY_FIELD.values()
         if f.wire in qualifying

@@ -168,3 +168,14 @@ def iter_documents(
 
 def count_items(connection: Connection) -> int:
     return int(connection.execute(sa.select(sa.func.count()).select_from(t)).scalar_one())
+
+
+def count_items_by_enterprise(connection: Connection) -> dict[uuid.UUID, int]:
+    """Items per enterprise (the console's start page)."""
+    rows = connection.execute(
+        sa.select(t.c.enterprise_id, sa.func.count()).group_by(t.c.enterprise_id)
+    )
+    return {
+        key if isinstance(key, uuid.UUID) else uuid.UUID(bytes=bytes(key)): int(count)
+        for key, count in rows
+    }

@@ -68,3 +68,13 @@ def forget_before(connection: Connection, cutoff_us: int) -> None:
 
 def clear_windows(connection: Connection) -> None:
     connection.execute(rate_limit_hits.delete())
+
+
+def window_usage(connection: Connection, cutoff_us: int) -> dict[bytes, tuple[int, int]]:
+    """Each key's hits after ``cutoff_us``: how many, and the oldest (the console's view)."""
+    rows = connection.execute(
+        sa.select(rate_limit_hits.c.key, sa.func.count(), sa.func.min(rate_limit_hits.c.at_us))
+        .where(rate_limit_hits.c.at_us > cutoff_us)
+        .group_by(rate_limit_hits.c.key)
+    )
+    return {bytes(key): (int(count), int(oldest)) for key, count, oldest in rows}

@@ -65,6 +65,7 @@ class _StoredRequest(msgspec.Struct, frozen=True):
     latency_ms: float
     message: str | None
     fault_id: int | None
+    detail: str | None = None
 
 
 def _to_stored(rule: FaultRule) -> _StoredFault:
@@ -121,6 +122,22 @@ class RedisState:
         )
         wait = int(cast(int, result))
         return None if wait < 0 else max(wait, 0)
+
+    async def window_usage(self, cutoff_us: int) -> dict[bytes, tuple[int, int]]:
+        """Each window's hits after ``cutoff_us``: how many, and the oldest (for the console)."""
+        keys = [key async for key in self.client.scan_iter(match=self._key("window", "*"))]
+        if not keys:
+            return {}
+        async with self.client.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.zrangebyscore(key, f"({cutoff_us}", "+inf", withscores=True)
+            answers = await pipe.execute()
+        usage: dict[bytes, tuple[int, int]] = {}
+        for key, hits in zip(keys, answers, strict=True):
+            if hits:
+                name = key.decode() if isinstance(key, bytes) else str(key)
+                usage[bytes.fromhex(name.rpartition(":")[2])] = (len(hits), int(hits[0][1]))
+        return usage
 
     async def clear_windows(self) -> None:
         await self._delete_matching(self._key("window", "*"))
@@ -201,6 +218,7 @@ class RedisState:
             latency_ms=entry.latency_ms,
             message=entry.message,
             fault_id=entry.fault_id,
+            detail=entry.detail,
         )
         async with self.client.pipeline(transaction=True) as pipe:
             pipe.lpush(self._key("requests"), msgspec.json.encode(stored))
@@ -223,6 +241,7 @@ class RedisState:
                 latency_ms=e.latency_ms,
                 message=e.message,
                 fault_id=e.fault_id,
+                detail=e.detail,
             )
             for e in entries
         ]

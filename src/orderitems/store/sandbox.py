@@ -65,6 +65,9 @@ class LoggedRequest:
     latency_ms: float
     message: str | None
     fault_id: int | None
+    #: JSON for the console's view of one request (api/request_detail.py): the body with its
+    #: tokens masked, a response excerpt, validation problems, the token's window at a 429.
+    detail: str | None = None
     token_label: str | None = None
 
 

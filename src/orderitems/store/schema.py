@@ -263,4 +263,5 @@ request_log = sa.Table(
     sa.Column("latency_ms", sa.Float, nullable=False),
     sa.Column("message", sa.Text, nullable=True),
     sa.Column("fault_id", sa.Integer, nullable=True),
+    sa.Column("detail", sa.Text, nullable=True),
 )
