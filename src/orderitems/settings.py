@@ -40,6 +40,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     #: rehearse its discontinuation (docs/behaviour.md#legacy-operation).
     get_all_items_retired: bool = False
     max_body_bytes: Positive = 1024 * 1024
+    #: Accept a body whatever its ``Content-Type`` says, or none (docs/compatibility.md).
+    lenient_content_type: bool = False
     db_pool_size: Positive = 8
     log_level: str = "info"
     #: ``text`` (key=value pairs) or ``json`` (one object per line) access-log lines.

@@ -14,7 +14,8 @@ from sqlalchemy.engine import Engine
 
 from conftest import ServerThread
 from factories import make_tenant
-from orderitems.api.app import access_token_of
+from orderitems.api.request_body import decode_body
+from orderitems.api.wire import GetAllRequest
 from orderitems.cli.server import JsonFormatter, KeyValueFormatter
 from orderitems.settings import Settings
 
@@ -98,9 +99,18 @@ def test_each_request_is_logged_once_with_its_request_id_and_fields(
         (b"[1, 2]", False, None),
         (b"\xff\xfe", False, None),
         (b"", False, None),
+        (b'{"AccessToken": "A-1", "accesstoken": "A-2"}', False, None),
+        (b'{"AccessToken": null, "accessToken": "A-1"}', False, None),
+        (b'{"AccessToken": "A-1", "ACCESSTOKEN": "A-1"}', True, None),
+        (b'{"AccessToken": "A-1", "Limitation": {"Count": 1, "count": 2}}', False, None),
     ],
 )
 def test_the_limiter_reads_the_access_token_or_leaves_the_400_to_the_operation(
     body: bytes, strict: bool, token: str | None
 ) -> None:
-    assert access_token_of(body, strict=strict) == token
+    decoded = decode_body(body, GetAllRequest, strict=strict)
+    assert decoded.access_token == token
+    if token is None or decoded.error is None:
+        return
+    with pytest.raises(type(decoded.error)):
+        decoded.request(GetAllRequest)

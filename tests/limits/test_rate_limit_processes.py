@@ -29,6 +29,7 @@ from processes import (
 
 GET_ALL = "/api/connector/v1/orderItems/getAll"
 LIMIT, WINDOW = 5, 2.0
+JSON = {"Content-Type": "application/json"}
 
 
 def query(tenant: Tenant) -> dict[str, Any]:
@@ -123,7 +124,7 @@ def test_malformed_bodies_are_400_and_never_counted(
     with pair[0].client() as http:
         for bad in (b"{not json", b"[]", b'{"AccessToken": 7}'):
             for _ in range(LIMIT + 1):
-                assert http.post(GET_ALL, content=bad).status_code == 400
+                assert http.post(GET_ALL, content=bad, headers=JSON).status_code == 400
         for _ in range(LIMIT):
             assert http.post(GET_ALL, json=query(tenant)).status_code == 200
 

@@ -132,7 +132,7 @@ def operation_key(name: str) -> str:
     path = name if name.startswith("/") else API_PREFIX + name.lstrip("/")
     found = find_operation(path, strict=False)
     if found is None:
-        known = ", ".join(path.removeprefix(API_PREFIX) for path, _ in OPERATIONS.values())
+        known = ", ".join(route.path.removeprefix(API_PREFIX) for route in OPERATIONS.values())
         raise InvalidInput(f"Invalid Operation: {name!r} is none of {known}.", field="Operation")
     return found[0].removeprefix(API_PREFIX).lower()
 
