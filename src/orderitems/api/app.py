@@ -30,6 +30,7 @@ from starlette.responses import Response
 from starlette.routing import Mount
 from starlette.types import Receive, Scope, Send
 
+from orderitems.access.admin_token import accepted_admin_token, authorise_admin
 from orderitems.access.limits import RateLimiter
 from orderitems.access.tokens import hash_token
 from orderitems.api import admin, sandbox
@@ -41,6 +42,7 @@ from orderitems.api.deadline import Watchdog, WorkLimits
 from orderitems.api.errors import domain_error_response, server_error_response
 from orderitems.api.health import PROBE_PATHS, Readiness, draining_of, probe_response
 from orderitems.api.metrics import Metrics
+from orderitems.api.metrics_listener import MetricsListener
 from orderitems.api.read_limits import READ_LIMITS_STATE, ReadLimits
 from orderitems.api.request_detail import WindowAtRefusal, request_detail
 from orderitems.api.request_body import check_content_type, decode_body
@@ -149,6 +151,8 @@ class Dispatcher:
         self.sandboxed = settings.sandbox or settings.demo
         #: The admin API and the request log: read-only outside sandbox mode (the console).
         self.administered = self.sandboxed or settings.console
+        self.admin_token = accepted_admin_token(settings)
+        self.metrics_listener: MetricsListener | None = None
         self.watchdog = Watchdog(in_flight=metrics.in_flight)
         self.engine: Engine | None = None
         self.shared: SharedStores | None = None
@@ -168,6 +172,9 @@ class Dispatcher:
                 limit=settings.rate_limit_requests,
                 seconds=settings.rate_limit_window_seconds,
             )
+        if settings.metrics and settings.metrics_address:
+            self.metrics_listener = MetricsListener(self.metrics, settings.metrics_address)
+            self.metrics_listener.start()
         if self.administered:
             self.admin = admin.Admin(
                 settings,
@@ -187,11 +194,19 @@ class Dispatcher:
 
     async def close(self) -> None:
         self.watchdog.close()
+        if self.metrics_listener is not None:
+            self.metrics_listener.close()
         if self.readiness is not None:
             await self.readiness.close()
             self.readiness.engine.dispose()
         if self.shared is not None:
             await self.shared.close()
+
+    @property
+    def serves_metrics(self) -> bool:
+        """``/metrics`` on the API port, to the admin token, unless it has an address of its
+        own (docs/behaviour.md#admin-token)."""
+        return self.settings.metrics and not self.settings.metrics_address
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -304,8 +319,9 @@ class Dispatcher:
         if self.console is not None and self.console.serves(path):
             exchange.kind = "console"
             return await self.console.respond(request)
-        if path == "/metrics" and request.method == "GET" and self.settings.metrics:
+        if path == "/metrics" and request.method == "GET" and self.serves_metrics:
             exchange.kind = "metrics"
+            authorise_admin(request.headers.get("authorization"), self.admin_token)
             return self.metrics.response()
         if path == CONTRACT_PATH and request.method == "GET":
             exchange.kind = "contract"
