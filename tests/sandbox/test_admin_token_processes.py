@@ -8,6 +8,7 @@ workers accept it; a weak token stops the server at start; no token is ever in a
 from __future__ import annotations
 
 import re
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -183,3 +184,19 @@ def test_a_short_token_is_fine_on_a_loopback_bind(
     )
     with running(server), server.client() as http:
         assert http.get("/_sandbox/clock", headers=bearer("short")).status_code == 200
+
+
+def test_a_malformed_or_taken_metrics_address_stops_the_server_at_start(
+    store: Store, tmp_path: Path
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = f"127.0.0.1:{taken.getsockname()[1]}"
+        for address, said in (("9100", "is not host:port"), (busy, "cannot listen there")):
+            server = ServerProcess(store.database_url, tmp_path, metrics_address=address)
+            finished = subprocess.run(
+                server.command, env=server.env, capture_output=True, text=True, timeout=60
+            )
+            assert finished.returncode == 2, finished.stderr
+            assert said in " ".join(finished.stderr.split())
