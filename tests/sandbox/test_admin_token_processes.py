@@ -38,10 +38,13 @@ def store(stores: Stores, request: pytest.FixtureRequest) -> Store:
     return stores.get("sqlite", request)
 
 
-def demo_server(directory: Path, **settings: object) -> ServerProcess:
+def demo_server(directory: Path, *, workers: int = 1, **settings: object) -> ServerProcess:
     """A demo server on a small demo database of its own."""
     return ServerProcess(
-        f"sqlite:///{directory / 'demo.db'}", directory, demo=True, demo_items=200, **settings
+        f"sqlite:///{directory / 'demo.db'}",
+        directory,
+        workers=workers,
+        options={"demo": True, "demo_items": 200, **settings},
     )
 
 

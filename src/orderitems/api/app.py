@@ -44,8 +44,8 @@ from orderitems.api.health import PROBE_PATHS, Readiness, draining_of, probe_res
 from orderitems.api.metrics import Metrics
 from orderitems.api.metrics_listener import MetricsListener
 from orderitems.api.read_limits import READ_LIMITS_STATE, ReadLimits
-from orderitems.api.request_detail import WindowAtRefusal, request_detail
 from orderitems.api.request_body import check_content_type, decode_body
+from orderitems.api.request_detail import WindowAtRefusal, request_detail
 from orderitems.api.routes import find_operation
 from orderitems.api.shared import SharedStores, open_shared
 from orderitems.domain import errors as refusals
