@@ -31,7 +31,7 @@ import redis
 import uvicorn
 from sqlalchemy.engine import Engine
 
-from orderitems.api.admin import DEMO_ADMIN_TOKEN
+from orderitems.access.admin_token import DEMO_ADMIN_TOKEN
 from orderitems.api.app import create_app
 from orderitems.api.shared import redis_prefix
 from orderitems.settings import Settings

@@ -40,6 +40,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     #: rehearse its discontinuation (docs/behaviour.md#legacy-operation).
     get_all_items_retired: bool = False
     max_body_bytes: Positive = 1024 * 1024
+    #: Accept a body whatever its ``Content-Type`` says, or none (docs/compatibility.md).
+    lenient_content_type: bool = False
     db_pool_size: Positive = 8
     log_level: str = "info"
     #: ``text`` (key=value pairs) or ``json`` (one object per line) access-log lines.
@@ -55,7 +57,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     redis_url: str = ""
     #: The admin API under ``/_sandbox/`` and ``orderitems sandbox``; ``demo`` implies it.
     sandbox: bool = False
-    #: Bearer token of the admin API; empty means the published default in demo mode.
+    #: Bearer token of the admin API and of ``/metrics`` on the API port; empty: the published
+    #: default for a demo server on a loopback bind, else one made up at start
+    #: (docs/behaviour.md#admin-token).
     admin_token: str = ""
     #: The browser console at ``/`` outside sandbox and demo mode, read-only (with them it is
     #: always on, and can change things); it needs the admin token.
@@ -63,6 +67,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     request_log_size: Positive = 1000
     #: Prometheus text at ``GET /metrics``.
     metrics: bool = True
+    #: ``host:port`` of a listener of its own for ``GET /metrics``, without a token; empty:
+    #: ``/metrics`` on the API port, for the admin token only.
+    metrics_address: str = ""
     #: A request's line and headers must arrive within this many seconds of its first byte
     #: (or of the connection, for a silent one); else 408 and the connection is closed.
     header_timeout_seconds: Seconds = 10.0

@@ -247,6 +247,9 @@ def test_unknown_properties_and_language_and_culture_codes_are_ignored(
 # --- body size -----------------------------------------------------------------------------
 
 
+JSON = {"Content-Type": "application/json"}
+
+
 def sized_body(tenant: Tenant, size: int) -> bytes:
     """A valid request of exactly ``size`` bytes, padded with an ignored property."""
     body = query(tenant, Padding="")
@@ -258,7 +261,7 @@ def sized_body(tenant: Tenant, size: int) -> bytes:
 
 
 def test_a_body_of_exactly_one_mebibyte_is_accepted(http: httpx.Client, tenant: Tenant) -> None:
-    response = http.post(GET_ALL, content=sized_body(tenant, MIB))
+    response = http.post(GET_ALL, content=sized_body(tenant, MIB), headers=JSON)
     assert ids_of(response) == [str(tenant.items[0].id)]
 
 
@@ -266,7 +269,7 @@ def test_a_body_of_exactly_one_mebibyte_is_accepted(http: httpx.Client, tenant: 
 def test_a_body_over_one_mebibyte_is_refused_with_413(
     http: httpx.Client, tenant: Tenant, size: int
 ) -> None:
-    response = http.post(GET_ALL, content=sized_body(tenant, size))
+    response = http.post(GET_ALL, content=sized_body(tenant, size), headers=JSON)
     assert_error(response, 413, "body")
     assert ids_of(http.post(GET_ALL, json=query(tenant))) == [str(tenant.items[0].id)]
 
@@ -280,7 +283,7 @@ def test_a_chunked_body_over_one_mebibyte_is_refused_with_413(
         for start in range(0, len(content), 64 * 1024):
             yield content[start : start + 64 * 1024]
 
-    response = http.post(GET_ALL, content=chunks())
+    response = http.post(GET_ALL, content=chunks(), headers=JSON)
     assert "content-length" not in response.request.headers
     assert_error(response, 413, "body")
 
@@ -306,7 +309,7 @@ def test_the_server_keeps_serving_after_each_kind_of_error(
         (413, GET_ALL, sized_body(tenant, MIB + MIB // 10)),
     ]
     for status, path, content in failures:
-        assert http.post(path, content=content).status_code == status
+        assert http.post(path, content=content, headers=JSON).status_code == status
         assert ids_of(http.post(GET_ALL, json=query(tenant))) == [str(tenant.items[0].id)]
     with httpx.Client(base_url=str(http.base_url), timeout=30) as fresh:
         assert ids_of(fresh.post(GET_ALL, json=query(tenant))) == [str(tenant.items[0].id)]

@@ -35,7 +35,7 @@ def query(tenant: Tenant) -> dict[str, Any]:
 
 
 def work_in_progress(http: httpx.Client) -> float:
-    metrics = http.get("/metrics").text
+    metrics = http.get("/metrics", headers=SANDBOX_ADMIN).text
     match = re.search(r"^orderitems_database_work_in_progress (\S+)$", metrics, re.M)
     assert match, metrics
     return float(match.group(1))

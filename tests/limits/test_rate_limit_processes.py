@@ -20,6 +20,8 @@ import sqlalchemy as sa
 from contract import assert_matches_schema
 from factories import Tenant, make_tenant
 from processes import (
+    SANDBOX_ADMIN,
+    SANDBOX_TOKEN,
     Pairs,
     ServerProcess,
     Store,
@@ -29,6 +31,7 @@ from processes import (
 
 GET_ALL = "/api/connector/v1/orderItems/getAll"
 LIMIT, WINDOW = 5, 2.0
+JSON = {"Content-Type": "application/json"}
 
 
 def query(tenant: Tenant) -> dict[str, Any]:
@@ -123,7 +126,7 @@ def test_malformed_bodies_are_400_and_never_counted(
     with pair[0].client() as http:
         for bad in (b"{not json", b"[]", b'{"AccessToken": 7}'):
             for _ in range(LIMIT + 1):
-                assert http.post(GET_ALL, content=bad).status_code == 400
+                assert http.post(GET_ALL, content=bad, headers=JSON).status_code == 400
         for _ in range(LIMIT):
             assert http.post(GET_ALL, json=query(tenant)).status_code == 200
 
@@ -182,7 +185,7 @@ def test_serve_with_four_workers_allows_two_hundred_per_thirty_seconds_in_total(
         store.database_url,
         tmp_path_factory.mktemp("workers"),
         workers=4,
-        options=store_settings(store),
+        options={"admin_token": SANDBOX_TOKEN, **store_settings(store)},
     )
     limits = httpx.Limits(max_connections=8, max_keepalive_connections=8)
     with (
@@ -193,7 +196,7 @@ def test_serve_with_four_workers_allows_two_hundred_per_thirty_seconds_in_total(
         started = time.time()
         responses = list(pool.map(lambda _: http.post(GET_ALL, json=body), range(240)))
         elapsed = time.time() - started
-        metrics = http.get("/metrics").text
+        metrics = http.get("/metrics", headers=SANDBOX_ADMIN).text
     statuses = [r.status_code for r in responses]
     assert statuses.count(200) == 200, statuses
     assert statuses.count(429) == 40, statuses

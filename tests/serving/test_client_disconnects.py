@@ -49,7 +49,7 @@ def test_a_client_leaving_mid_body_is_a_499_everywhere(server: ServerProcess) ->
         line = wait_for_line(server, "-> 499")
         assert "operation=orderItems/getAll" in line
         assert "closed the connection" in line
-        metrics = http.get("/metrics").text
+        metrics = http.get("/metrics", headers=SANDBOX_ADMIN).text
         deadline = time.monotonic() + 10
         while 499 not in logged_statuses(http) and time.monotonic() < deadline:
             time.sleep(0.05)

@@ -57,7 +57,10 @@ def test_a_content_length_past_any_number_answers_413(server: ServerProcess) -> 
 def test_a_large_content_length_the_parser_reads_answers_413_from_the_app(
     server: ServerProcess,
 ) -> None:
-    head = f"POST {GET_ALL} HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n\r\n"
+    head = (
+        f"POST {GET_ALL} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Content-Length: 99999999999\r\n\r\n"
+    )
     answer = exchange(server.port, head.encode(), timeout=5)
     assert answer.status == 413, answer
     assert answer.json()["RequestId"] == answer.headers["request-id"]

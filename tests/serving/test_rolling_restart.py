@@ -58,7 +58,9 @@ class Balancer:
             candidates = [b for b in self.backends if b in self.ready and b not in tried]
         return candidates[next(self.turn) % len(candidates)] if candidates else None
 
-    def forward(self, method: str, path: str, body: bytes) -> httpx.Response | None:
+    def forward(
+        self, method: str, path: str, body: bytes, content_type: str | None
+    ) -> httpx.Response | None:
         tried: set[str] = set()
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -68,7 +70,10 @@ class Balancer:
                 time.sleep(POLL)
                 continue
             try:
-                response = self.client.request(method, backend + path, content=body)
+                headers = {} if content_type is None else {"Content-Type": content_type}
+                response = self.client.request(
+                    method, backend + path, content=body, headers=headers
+                )
             except httpx.ConnectError:
                 tried.add(backend)
                 continue
@@ -85,7 +90,9 @@ class Balancer:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 try:
-                    response = balancer.forward("POST", self.path, body)
+                    response = balancer.forward(
+                        "POST", self.path, body, self.headers.get("Content-Type")
+                    )
                 except httpx.TransportError:  # sent and then lost: a failed request
                     response = None
                 if response is None:

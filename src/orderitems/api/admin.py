@@ -8,7 +8,6 @@ Bodies and answers use the Connector API's PascalCase; errors use its error body
 
 from __future__ import annotations
 
-import hmac
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -21,6 +20,12 @@ from sqlalchemy.engine import Engine
 from starlette.requests import Request
 from starlette.responses import Response
 
+from orderitems.access.admin_token import DEMO_ADMIN_TOKEN as DEMO_ADMIN_TOKEN
+from orderitems.access.admin_token import (
+    accepted_admin_token,
+    authorise_admin,
+    check_admin_token,
+)
 from orderitems.access.limits import SlidingWindow
 from orderitems.access.tokens import hash_token
 from orderitems.api.admin_console import ConsoleQueries
@@ -34,28 +39,19 @@ from orderitems.api.sandbox import (
 )
 from orderitems.api.shared import SandboxState
 from orderitems.api.wire import Wire, decode_request
-from orderitems.domain.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
+from orderitems.domain.errors import Forbidden, InvalidInput, NotFound
 from orderitems.domain.items import UtcDateTime
 from orderitems.settings import Settings
 from orderitems.store.items import count_items
 from orderitems.store.sandbox import ClockSetting, FaultRule, LoggedRequest, clear_all_tables
 
 PREFIX = "/_sandbox"
-#: The admin token of a demo server that was given none (printed when it starts).
-DEMO_ADMIN_TOKEN = "ORDERITEMS-SANDBOX-ADMIN"
 API_PREFIX = "/api/connector/v1/"
 
 Millis = Annotated[int, msgspec.Meta(ge=0, le=600_000)]
 RebuildDemo = Callable[[Engine], object]
 #: What a read-only admin API (``--console`` outside sandbox mode) still answers besides GETs.
 READ_ONLY_POSTS = frozenset({"/items"})
-
-
-def admin_token_for(settings: Settings) -> str | None:
-    """The configured token; the published default only in demo mode; else none (all 401)."""
-    if settings.admin_token:
-        return settings.admin_token
-    return DEMO_ADMIN_TOKEN if settings.demo else None
 
 
 class FaultSpec(Wire, frozen=True):
@@ -132,7 +128,7 @@ def operation_key(name: str) -> str:
     path = name if name.startswith("/") else API_PREFIX + name.lstrip("/")
     found = find_operation(path, strict=False)
     if found is None:
-        known = ", ".join(path.removeprefix(API_PREFIX) for path, _ in OPERATIONS.values())
+        known = ", ".join(route.path.removeprefix(API_PREFIX) for route in OPERATIONS.values())
         raise InvalidInput(f"Invalid Operation: {name!r} is none of {known}.", field="Operation")
     return found[0].removeprefix(API_PREFIX).lower()
 
@@ -213,7 +209,7 @@ class Admin:
         rebuild_demo: RebuildDemo | None,
     ) -> None:
         self.settings = settings
-        self.token = admin_token_for(settings)
+        self.token = accepted_admin_token(settings)
         self.engine = engine
         self.sandbox = sandbox
         self.window = window
@@ -240,19 +236,11 @@ class Admin:
         self.tail_routes = queries.tail_routes
 
     def authorise(self, request: Request) -> None:
-        scheme, _, given = request.headers.get("authorization", "").partition(" ")
-        self.check_token(given.strip() if scheme.lower() == "bearer" else None)
+        authorise_admin(request.headers.get("authorization"), self.token)
 
     def check_token(self, given: str | None) -> None:
         """The one admin-token check (the bearer header, or the console's session cookie)."""
-        if (
-            self.token is None
-            or given is None
-            or not hmac.compare_digest(given.encode(), self.token.encode())
-        ):
-            raise Unauthenticated(
-                "Missing or wrong admin token: send 'Authorization: Bearer <admin token>'."
-            )
+        check_admin_token(given, self.token)
 
     async def respond(self, request: Request) -> Response:
         self.gate(request)

@@ -1,14 +1,15 @@
 """The ASGI application: ``create_app(settings)``; nothing is opened at import time.
 
-One request, in order (docs/behaviour.md#addressing, #errors, #limits,
+One request, in order (docs/behaviour.md#addressing, #envelope, #errors, #limits,
 #health-and-shutdown): the probes (``/healthz``, ``/readyz``: no token, no limit, no log line),
-the path (404), the body (413; 408 when it stops arriving; 499 logged when the client leaves),
-the AccessToken from the body; in sandbox mode the injected fault and the clock; the rate limit
-(429, before any database work); then the operation, whose database work is bounded by the
-deadline (408). Every answer gets a ``Request-Id``, an access-log line and metrics; in sandbox
-mode (or with the console), a line in the request log, with the request's detail for the
-console (api/request_detail.py). ``/`` and ``/console/...`` are the console's (api/console/)
-when it is on.
+the path (404), its Content-Type (400), the body (413; 408 when it stops arriving; 499 logged
+when the client leaves), decoded once, so that the sandbox, the limiter and the operation read
+one AccessToken; in sandbox mode the injected fault and the clock; the rate limit (429, before
+any database work); then the operation, whose database work is bounded by the deadline (408).
+Every answer gets a ``Request-Id``, an access-log line and metrics; in sandbox mode (or with the
+console), a line in the request log, with the request's detail for the console
+(api/request_detail.py). ``/`` and ``/console/...`` are the console's (api/console/) when it is
+on.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import anyio
-import msgspec
 from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
@@ -30,6 +30,7 @@ from starlette.responses import Response
 from starlette.routing import Mount
 from starlette.types import Receive, Scope, Send
 
+from orderitems.access.admin_token import accepted_admin_token, authorise_admin
 from orderitems.access.limits import RateLimiter
 from orderitems.access.tokens import hash_token
 from orderitems.api import admin, sandbox
@@ -41,7 +42,9 @@ from orderitems.api.deadline import Watchdog, WorkLimits
 from orderitems.api.errors import domain_error_response, server_error_response
 from orderitems.api.health import PROBE_PATHS, Readiness, draining_of, probe_response
 from orderitems.api.metrics import Metrics
+from orderitems.api.metrics_listener import MetricsListener
 from orderitems.api.read_limits import READ_LIMITS_STATE, ReadLimits
+from orderitems.api.request_body import check_content_type, decode_body
 from orderitems.api.request_detail import WindowAtRefusal, request_detail
 from orderitems.api.routes import find_operation
 from orderitems.api.shared import SharedStores, open_shared
@@ -90,27 +93,6 @@ def prefers_minimal(request: Request) -> bool:
     return any(
         part.strip().lower() == "return=minimal" for part in prefer.replace(";", ",").split(",")
     )
-
-
-class _Token(msgspec.Struct):
-    AccessToken: object = None
-
-
-_token_decoder = msgspec.json.Decoder(_Token)
-_any_decoder = msgspec.json.Decoder()
-
-
-def access_token_of(body: bytes, *, strict: bool) -> str | None:
-    """The body's AccessToken for the limiter, or None: then the operation answers the 400."""
-    try:
-        token = _token_decoder.decode(body).AccessToken
-        if token is None and not strict:
-            raw = _any_decoder.decode(body)
-            if isinstance(raw, dict):
-                token = next((v for k, v in raw.items() if k.lower() == "accesstoken"), None)
-    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
-        return None
-    return token if isinstance(token, str) and token else None
 
 
 @dataclass
@@ -169,6 +151,8 @@ class Dispatcher:
         self.sandboxed = settings.sandbox or settings.demo
         #: The admin API and the request log: read-only outside sandbox mode (the console).
         self.administered = self.sandboxed or settings.console
+        self.admin_token = accepted_admin_token(settings)
+        self.metrics_listener: MetricsListener | None = None
         self.watchdog = Watchdog(in_flight=metrics.in_flight)
         self.engine: Engine | None = None
         self.shared: SharedStores | None = None
@@ -188,6 +172,9 @@ class Dispatcher:
                 limit=settings.rate_limit_requests,
                 seconds=settings.rate_limit_window_seconds,
             )
+        if settings.metrics and settings.metrics_address:
+            self.metrics_listener = MetricsListener(self.metrics, settings.metrics_address)
+            self.metrics_listener.start()
         if self.administered:
             self.admin = admin.Admin(
                 settings,
@@ -207,11 +194,19 @@ class Dispatcher:
 
     async def close(self) -> None:
         self.watchdog.close()
+        if self.metrics_listener is not None:
+            self.metrics_listener.close()
         if self.readiness is not None:
             await self.readiness.close()
             self.readiness.engine.dispose()
         if self.shared is not None:
             await self.shared.close()
+
+    @property
+    def serves_metrics(self) -> bool:
+        """``/metrics`` on the API port, to the admin token, unless it has an address of its
+        own (docs/behaviour.md#admin-token)."""
+        return self.settings.metrics and not self.settings.metrics_address
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -324,25 +319,28 @@ class Dispatcher:
         if self.console is not None and self.console.serves(path):
             exchange.kind = "console"
             return await self.console.respond(request)
-        if path == "/metrics" and request.method == "GET" and self.settings.metrics:
+        if path == "/metrics" and request.method == "GET" and self.serves_metrics:
             exchange.kind = "metrics"
+            authorise_admin(request.headers.get("authorization"), self.admin_token)
             return self.metrics.response()
         if path == CONTRACT_PATH and request.method == "GET":
             exchange.kind = "contract"
             return Response(served_bytes(), media_type="application/json")
-        found = find_operation(path, strict=self.settings.strict_paths)
-        if found is None or request.method != "POST":
+        route = find_operation(path, strict=self.settings.strict_paths)
+        if route is None or request.method != "POST":
             raise NotFound(f"No operation {request.method} {path}.")
-        canonical, operation = found
-        exchange.operation = canonical.removeprefix(API_PREFIX)
+        exchange.operation = route.path.removeprefix(API_PREFIX)
         if not self.readiness.serving:
             raise refusals.Unavailable(
                 "The server is starting and cannot serve yet (GET /readyz says why).", retry_after=5
             )
+        if not self.settings.lenient_content_type:
+            check_content_type(request.headers.get("content-type"))
         body = exchange.body = await read_body(
             request, self.settings.max_body_bytes, seconds=self.settings.body_timeout_seconds
         )
-        token = access_token_of(body, strict=self.settings.strict_json)
+        decoded = decode_body(body, route.request_type, strict=self.settings.strict_json)
+        token = decoded.access_token
         exchange.token_hash = None if token is None else hash_token(token)
         assert self.engine is not None, "the lifespan opens the engine"
         assert self.shared is not None, "the lifespan opens the shared stores"
@@ -370,7 +368,7 @@ class Dispatcher:
         call = Call(
             settings=self.settings,
             engine=self.engine,
-            body=body,
+            decoded=decoded,
             request_id=exchange.request_id,
             prefer_minimal=prefers_minimal(request),
             clock=clock,
@@ -378,7 +376,7 @@ class Dispatcher:
                 self.watchdog, self.settings.deadline_seconds, database_delay=database_delay
             ),
         )
-        return await operation(call)
+        return await route.operation(call)
 
 
 def create_app(

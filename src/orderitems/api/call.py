@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection, Engine
 from starlette.responses import Response
 
 from orderitems.api.deadline import WorkLimits, run_bounded
+from orderitems.api.request_body import DecodedBody
 from orderitems.settings import Settings
 
 T = TypeVar("T")
@@ -27,7 +28,8 @@ class Call:
 
     settings: Settings
     engine: Engine
-    body: bytes
+    #: The body, decoded once by the dispatcher; operations read nothing else of it.
+    decoded: DecodedBody
     request_id: str
     prefer_minimal: bool
     #: The server's notion of now; every timestamp an operation writes comes from here.

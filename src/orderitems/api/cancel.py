@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from orderitems.access.tokens import Principal, authenticate
 from orderitems.api.call import Call
-from orderitems.api.wire import CancelRequest, decode_request
+from orderitems.api.wire import CancelRequest
 from orderitems.domain.errors import Forbidden, InvalidInput
 from orderitems.store.cancel import cancel_items
 
@@ -34,7 +34,7 @@ def cancel_enterprise(principal: Principal, requested: uuid.UUID | None) -> uuid
 
 async def cancel_order_items(call: Call) -> Response:
     """``orderItems/cancel``: ``{}``, or 204 under ``Prefer: return=minimal``."""
-    request = decode_request(call.body, CancelRequest, strict=call.settings.strict_json)
+    request = call.decoded.request(CancelRequest)
 
     def work(connection: Connection) -> None:
         principal = authenticate(

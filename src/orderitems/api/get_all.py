@@ -8,7 +8,7 @@ from starlette.responses import Response
 from orderitems.access.tokens import Principal, authenticate, resolve_scope
 from orderitems.api.call import Call
 from orderitems.api.currency import convert_documents, load_converter
-from orderitems.api.wire import GET_ALL_REQUEST, GetAllRequest, decode_request
+from orderitems.api.wire import GET_ALL_REQUEST, GetAllRequest
 from orderitems.domain.filters import GET_ALL_FILTERS, FilterKind, qualifying_filters
 from orderitems.domain.query import (
     FilterValue,
@@ -60,7 +60,7 @@ def encode_page(page: Page) -> bytes:
 
 async def get_all_order_items(call: Call) -> Response:
     """``orderItems/getAll`` (docs/behaviour.md#filters)."""
-    request = decode_request(call.body, GET_ALL_REQUEST, strict=call.settings.strict_json)
+    request = call.decoded.request(GET_ALL_REQUEST)
 
     def work(connection: Connection) -> Page:
         principal = _authenticate(connection, call, request.client_token, request.access_token)

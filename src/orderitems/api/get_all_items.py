@@ -16,7 +16,7 @@ from starlette.responses import Response
 from orderitems.access.tokens import authenticate
 from orderitems.api.call import Call
 from orderitems.api.currency import convert_item, load_converter
-from orderitems.api.wire import ReservationItemsRequest, decode_request
+from orderitems.api.wire import ReservationItemsRequest
 from orderitems.domain.errors import InvalidInput
 from orderitems.domain.items import AccountingState, OrderItem
 from orderitems.domain.legacy import (
@@ -82,7 +82,7 @@ async def get_all_reservation_items(call: Call) -> Response:
     """``reservations/getAllItems``; 400 pointing to getAll once the operation is retired."""
     if call.settings.get_all_items_retired:
         raise InvalidInput(RETIRED_MESSAGE)
-    request = decode_request(call.body, ReservationItemsRequest, strict=call.settings.strict_json)
+    request = call.decoded.request(ReservationItemsRequest)
 
     def work(connection: Connection) -> bytes:
         return _encoder.encode(build_result(connection, call, request))

@@ -1,5 +1,8 @@
 """Prometheus metrics at ``GET /metrics``: requests, latency, limiter rejections, faults.
 
+Served on the API port to the admin token, or without one on ``metrics_address``
+(api/metrics_listener.py; docs/behaviour.md#admin-token).
+
 With several worker processes prometheus_client's multiprocess mode is used: ``serve`` points
 ``PROMETHEUS_MULTIPROC_DIR`` at a fresh directory before the workers start (the variable is
 read when prometheus_client is first imported), each worker writes its values there, and a
@@ -61,9 +64,13 @@ class Metrics:
         self.requests.labels(operation, str(status)).inc()
         self.latency.labels(operation).observe(seconds)
 
+    def scrape_registry(self) -> CollectorRegistry:
+        """What a scrape reads: this process's registry, or every worker's files summed."""
+        if self.registry is not None:
+            return self.registry
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=self.multiprocess_dir)  # type: ignore[no-untyped-call]
+        return registry
+
     def response(self) -> Response:
-        registry = self.registry
-        if registry is None:
-            registry = CollectorRegistry()
-            MultiProcessCollector(registry, path=self.multiprocess_dir)  # type: ignore[no-untyped-call]
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(generate_latest(self.scrape_registry()), media_type=CONTENT_TYPE_LATEST)

@@ -116,6 +116,7 @@ class _Normaliser:
     def struct(self, value: dict[str, Any], info: mi.StructType, path: str) -> dict[str, Any]:
         fields = {f.encode_name: f for f in info.fields}
         folded = {name.lower(): name for name in fields}
+        refuse_second_spellings(value, folded, path)
         result: dict[str, Any] = {}
         for key, item in value.items():
             name = key if self.strict else folded.get(key.lower())
@@ -129,12 +130,34 @@ class _Normaliser:
         return result
 
 
+def refuse_second_spellings(value: dict[str, Any], folded: dict[str, str], path: str) -> None:
+    """One property in two spellings (``AccessToken``, ``accesstoken``) is a 400 in any mode,
+    so no two readers of a body can take different values (docs/behaviour.md#envelope)."""
+    spelled: dict[str, str] = {}
+    for key in value:
+        name = folded.get(key.lower())
+        if name is None:
+            continue
+        if name in spelled:
+            raise InvalidInput(
+                f"Invalid {path}{name}: given twice, as {spelled[name]!r} and {key!r};"
+                " send it once.",
+                field=f"{path}{name}",
+            )
+        spelled[name] = key
+
+
 def _field_name(path: str) -> str:
     return path.removeprefix("$").removeprefix(".") or "request"
 
 
 def decode_request(body: bytes, request_type: type[RequestT], *, strict: bool) -> RequestT:
     """Parse and validate one request body into its typed form."""
+    return convert_request(normalise_body(body, request_type, strict=strict), request_type)
+
+
+def normalise_body(body: bytes, request_type: type[Wire], *, strict: bool) -> dict[str, Any]:
+    """The body as a JSON object whose property names are the schema's own spelling."""
     if not body.strip():
         raise InvalidInput("Invalid JSON: the request body is empty; send a JSON object.")
     try:
@@ -149,7 +172,11 @@ def decode_request(body: bytes, request_type: type[RequestT], *, strict: bool) -
         raise InvalidInput("Invalid JSON: the request body must be a JSON object.")
     info = _type_info(request_type)
     assert isinstance(info, mi.StructType)
-    normalised = _Normaliser(strict=strict).struct(raw, info, "")
+    return _Normaliser(strict=strict).struct(raw, info, "")
+
+
+def convert_request(normalised: dict[str, Any], request_type: type[RequestT]) -> RequestT:
+    """Validate a normalised body (``normalise_body``) into its typed form."""
     try:
         return msgspec.convert(normalised, request_type)
     except msgspec.ValidationError as exc:

@@ -138,6 +138,7 @@ def serve(
         redis_url=redis_url,
         console=with_console,
     )
+    server.refuse_unsafe_settings(settings)
     config = logging_config(settings.log_level, settings.log_format)
     logging.config.dictConfig(config)
     # Only a demo server creates its database; any other opens an existing, current one,

@@ -13,7 +13,8 @@ from typing import Annotated, Any
 import httpx
 import typer
 
-from orderitems.api.admin import DEMO_ADMIN_TOKEN, PREFIX
+from orderitems.access.admin_token import DEMO_ADMIN_TOKEN
+from orderitems.api.admin import PREFIX
 from orderitems.cli.common import console, settings_from
 
 app = typer.Typer(

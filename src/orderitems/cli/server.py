@@ -11,17 +11,19 @@ import atexit
 import json
 import logging
 import os
-import secrets
 import shutil
 import tempfile
 from datetime import UTC, datetime
 
-import msgspec
+import typer
+from rich.markup import escape
 from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
 
-from orderitems.api.admin import DEMO_ADMIN_TOKEN, PREFIX, admin_token_for
+from orderitems.access.admin_token import DEMO_ADMIN_TOKEN, serving_admin_token
+from orderitems.api.admin import PREFIX
 from orderitems.api.app import create_app
+from orderitems.api.metrics_listener import check_metrics_address
 from orderitems.cli import data
 from orderitems.cli.common import console
 from orderitems.settings import Settings
@@ -46,34 +48,28 @@ def create_app_from_environ() -> Starlette:
     )
 
 
+def refuse_unsafe_settings(settings: Settings) -> None:
+    """A weak admin token on a non-loopback bind, or a malformed metrics address, stops
+    ``serve`` before any work, with what to do instead (docs/behaviour.md#admin-token)."""
+    try:
+        serving_admin_token(settings)
+        if settings.metrics and settings.metrics_address:
+            check_metrics_address(settings.metrics_address)
+    except ValueError as exc:
+        console.print(f"[red]{escape(str(exc))}[/]")
+        raise typer.Exit(2) from None
+
+
 def prepare_serving(settings: Settings) -> Settings:
     """Before the workers start: the admin token they share and where their metrics meet."""
-    # The console outside sandbox mode is the admin API read-only: it needs the token too.
-    sandboxed = settings.sandbox or settings.demo or settings.console
-    configured = bool(settings.admin_token)
-    if sandboxed and admin_token_for(settings) is None:
-        settings = msgspec.structs.replace(settings, admin_token=secrets.token_urlsafe(24))
+    refuse_unsafe_settings(settings)
+    serving = serving_admin_token(settings)
+    settings = serving.settings
     if settings.workers > 1 and settings.metrics and not os.environ.get(MULTIPROC_VARIABLE):
         directory = tempfile.mkdtemp(prefix="orderitems-metrics-")
         atexit.register(shutil.rmtree, directory, ignore_errors=True)
         os.environ[MULTIPROC_VARIABLE] = directory
-    if sandboxed:
-        token = admin_token_for(settings)
-        shown = (
-            "the token in ORDERITEMS_ADMIN_TOKEN"  # a secret of the user's: never printed
-            if configured
-            else f"[bold]Authorization: Bearer {token}[/]"
-            + (" (the demo default)" if token == DEMO_ADMIN_TOKEN else "")
-        )
-        console.print(
-            f"Sandbox admin API on [bold]http://{settings.host}:{settings.port}{PREFIX}/[/]"
-            f" with {shown}"
-        )
-        read_only = "" if settings.sandbox or settings.demo else " (read-only)"
-        console.print(
-            f"Console{read_only} at [bold]http://{settings.host}:{settings.port}/[/]"
-            " (sign in with the admin token)"
-        )
+    print_admin_access(settings, serving.generated)
     store = "Redis" if settings.redis_url else "the database"
     limit = (
         f"{settings.rate_limit_requests} requests per AccessToken per"
@@ -85,6 +81,32 @@ def prepare_serving(settings: Settings) -> Settings:
         f"Rate limit {limit}; deadline {settings.deadline_seconds:g} s; shared state in {store}"
     )
     return settings
+
+
+def print_admin_access(settings: Settings, generated: str | None) -> None:
+    """Where the admin API and the metrics are; a made-up admin token is printed here, once,
+    and a token the user set never is."""
+    if generated is not None:
+        token = f"[bold]Authorization: Bearer {generated}[/] (made up at start, shown once;"
+        token += " ORDERITEMS_ADMIN_TOKEN sets one)"
+    elif settings.admin_token:
+        token = "the token in ORDERITEMS_ADMIN_TOKEN"
+    else:
+        token = f"[bold]Authorization: Bearer {DEMO_ADMIN_TOKEN}[/] (the demo default)"
+    base = f"http://{settings.host}:{settings.port}"
+    # The console outside sandbox mode is the admin API read-only: it needs the token too.
+    if settings.sandbox or settings.demo or settings.console:
+        console.print(f"Sandbox admin API on [bold]{base}{PREFIX}/[/] with {token}", soft_wrap=True)
+        token = "the same token"
+        read_only = "" if settings.sandbox or settings.demo else " (read-only)"
+        console.print(
+            f"Console{read_only} at [bold]{base}/[/] (sign in with the admin token)",
+            soft_wrap=True,
+        )
+    if settings.metrics and settings.metrics_address:
+        console.print(f"Metrics on [bold]http://{settings.metrics_address}/metrics[/] (no token)")
+    elif settings.metrics:
+        console.print(f"Metrics on [bold]{base}/metrics[/] with {token}", soft_wrap=True)
 
 
 def _logfmt(value: object) -> str:
