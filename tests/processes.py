@@ -33,8 +33,8 @@ from sqlalchemy.engine import Engine
 
 from orderitems.api.admin import DEMO_ADMIN_TOKEN
 from orderitems.api.app import create_app
-from orderitems.api.shared import redis_prefix
 from orderitems.settings import Settings
+from orderitems.state.shared import redis_prefix
 from orderitems.store.engine import connect
 from orderitems.store.migrate import upgrade
 

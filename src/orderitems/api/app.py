@@ -44,12 +44,12 @@ from orderitems.api.metrics import Metrics
 from orderitems.api.read_limits import READ_LIMITS_STATE, ReadLimits
 from orderitems.api.request_detail import WindowAtRefusal, request_detail
 from orderitems.api.routes import find_operation
-from orderitems.api.shared import SharedStores, open_shared
 from orderitems.domain import errors as refusals
 from orderitems.domain.errors import DomainError, NotFound, PayloadTooLarge, RateLimited
 from orderitems.settings import Settings
+from orderitems.state.records import LoggedRequest
+from orderitems.state.shared import SharedState, open_state
 from orderitems.store.connect_errors import open_existing
-from orderitems.store.sandbox import LoggedRequest
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +171,7 @@ class Dispatcher:
         self.administered = self.sandboxed or settings.console
         self.watchdog = Watchdog(in_flight=metrics.in_flight)
         self.engine: Engine | None = None
-        self.shared: SharedStores | None = None
+        self.shared: SharedState | None = None
         self.limiter: RateLimiter | None = None
         self.admin: admin.Admin | None = None
         self.readiness: Readiness | None = None
@@ -181,7 +181,7 @@ class Dispatcher:
         """Connect the shared stores (lazily) for this process; the lifespan calls it."""
         settings = self.settings
         self.engine = engine
-        self.shared = open_shared(settings, engine)
+        self.shared = open_state(settings, engine)
         if settings.rate_limit:
             self.limiter = RateLimiter(
                 self.shared.window,

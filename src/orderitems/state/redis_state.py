@@ -14,7 +14,7 @@ from typing import Any, cast
 import msgspec
 import redis.asyncio as aioredis
 
-from orderitems.store.sandbox import SYSTEM_CLOCK, ClockSetting, FaultRule, LoggedRequest
+from orderitems.state.records import SYSTEM_CLOCK, ClockSetting, FaultRule, LoggedRequest
 
 # Sliding window on a sorted set scored by time: drop what left the window, then admit while
 # below the limit. Returns -1 when admitted, else microseconds until the oldest leaves.
