@@ -45,7 +45,13 @@ from orderitems.api.read_limits import READ_LIMITS_STATE, ReadLimits
 from orderitems.api.request_detail import WindowAtRefusal, request_detail
 from orderitems.api.routes import find_operation
 from orderitems.domain import errors as refusals
-from orderitems.domain.errors import DomainError, NotFound, PayloadTooLarge, RateLimited
+from orderitems.domain.errors import (
+    DomainError,
+    NotFound,
+    PayloadTooLarge,
+    RateLimited,
+    Unavailable,
+)
 from orderitems.settings import Settings
 from orderitems.state.records import LoggedRequest
 from orderitems.state.shared import SharedState, open_state
@@ -187,6 +193,7 @@ class Dispatcher:
                 self.shared.window,
                 limit=settings.rate_limit_requests,
                 seconds=settings.rate_limit_window_seconds,
+                fail_open=settings.rate_limit_store_failure == "open",
             )
         if self.administered:
             self.admin = admin.Admin(
@@ -275,6 +282,8 @@ class Dispatcher:
         )
         try:
             await self.shared.sandbox.log(entry)
+        except Unavailable:
+            pass  # the request log is best-effort; the store's failure is logged once there
         except Exception:
             log.warning("no request log line rid=%s", exchange.request_id, exc_info=True)
 

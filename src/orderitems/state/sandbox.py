@@ -17,6 +17,7 @@ import msgspec
 from sqlalchemy.engine import Connection, Engine
 
 from orderitems.state import sandbox_sql as store
+from orderitems.state.failures import sql_state
 from orderitems.state.records import SYSTEM_CLOCK, ClockSetting, FaultRule, LoggedRequest
 from orderitems.state.redis_state import RedisState
 from orderitems.store.tokens import token_labels
@@ -38,7 +39,7 @@ async def labelled(database: Engine, entries: list[LoggedRequest]) -> list[Logge
         return entries
 
     def read() -> dict[bytes, str]:
-        with database.connect() as connection:
+        with sql_state(), database.connect() as connection:
             return token_labels(connection, hashes)
 
     found = await anyio.to_thread.run_sync(read)
@@ -94,7 +95,7 @@ class DatabaseSandbox:
 
     async def _in_transaction(self, work: Callable[..., T], *args: object) -> T:
         def run() -> T:
-            with self.engine.begin() as connection:
+            with sql_state(), self.engine.begin() as connection:
                 return work(connection, *args)
 
         return await anyio.to_thread.run_sync(run)

@@ -10,11 +10,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-import redis.asyncio as aioredis
 from sqlalchemy.engine import Engine
 
 from orderitems.settings import Settings
-from orderitems.state.redis_state import RedisState
+from orderitems.state.redis_state import RedisState, connect_redis
 from orderitems.state.sandbox import DatabaseSandbox, RedisSandbox, SandboxState
 from orderitems.state.windows import DatabaseWindow, RedisWindow, SlidingWindow
 
@@ -42,6 +41,11 @@ def open_state(settings: Settings, engine: Engine) -> SharedState:
     """Redis when ``redis_url`` is set, else the database; nothing connects until first use."""
     keep = settings.request_log_size
     if settings.redis_url:
-        state = RedisState(aioredis.from_url(settings.redis_url), redis_prefix(settings))
+        client = connect_redis(
+            settings.redis_url,
+            max_connections=settings.redis_max_connections,
+            timeout=settings.redis_timeout_seconds,
+        )
+        state = RedisState(client, redis_prefix(settings))
         return SharedState(RedisWindow(state), RedisSandbox(state, engine, keep=keep), state)
     return SharedState(DatabaseWindow(engine), DatabaseSandbox(engine, engine, keep=keep))

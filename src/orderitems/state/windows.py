@@ -16,6 +16,7 @@ import anyio.to_thread
 from sqlalchemy.engine import Engine
 
 from orderitems.state import window_sql
+from orderitems.state.failures import sql_state
 from orderitems.state.redis_state import RedisState
 
 #: Hits that left every window are swept from SQL once in this many requests.
@@ -66,7 +67,7 @@ class DatabaseWindow:
         self.calls = 0
 
     def _hit(self, key: bytes, now_us: int, window_us: int, limit: int) -> int | None:
-        with self.engine.begin() as connection:
+        with sql_state(), self.engine.begin() as connection:
             wait = window_sql.record_hit(
                 connection, key, now_us=now_us, window_us=window_us, limit=limit
             )
@@ -79,14 +80,14 @@ class DatabaseWindow:
         return await anyio.to_thread.run_sync(self._hit, key, now_us, window_us, limit)
 
     def _usage(self, cutoff_us: int) -> dict[bytes, tuple[int, int]]:
-        with self.engine.connect() as connection:
+        with sql_state(), self.engine.connect() as connection:
             return window_sql.window_usage(connection, cutoff_us)
 
     async def usage(self, *, now_us: int, window_us: int) -> dict[bytes, tuple[int, int]]:
         return await anyio.to_thread.run_sync(self._usage, now_us - window_us)
 
     def _clear(self) -> None:
-        with self.engine.begin() as connection:
+        with sql_state(), self.engine.begin() as connection:
             window_sql.clear_windows(connection)
 
     async def clear(self) -> None:
