@@ -88,6 +88,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     #: version's, answering ``/readyz`` (and API requests) 503 until it can serve.
     wait_for_database: bool = False
 
+    @property
+    def lock_wait_seconds(self) -> float:
+        """How long a server's SQLite write waits for another writer (an import) before it
+        answers 503: shorter than the deadline, so the client learns to retry, not to ask
+        for less."""
+        return min(5.0, self.deadline_seconds / 2)
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> Settings:
         """Read ``ORDERITEMS_*`` variables; keyword overrides (from CLI flags) win when not None."""

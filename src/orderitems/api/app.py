@@ -411,7 +411,11 @@ def create_app(
         owned = engine is None
         # A server never creates a database: a deleted SQLite file is a 503, not a new empty
         # file (the CLI creates one for --demo before the workers start).
-        opened = engine or open_existing(settings.database_url, pool_size=settings.db_pool_size)
+        opened = engine or open_existing(
+            settings.database_url,
+            pool_size=settings.db_pool_size,
+            busy_seconds=settings.lock_wait_seconds,
+        )
         dispatcher.open(opened)
         assert dispatcher.readiness is not None
         try:

@@ -25,6 +25,7 @@ from orderitems.api.app import create_app
 from orderitems.cli import data
 from orderitems.cli.common import console
 from orderitems.settings import Settings
+from orderitems.state.shared import state_file
 
 MULTIPROC_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 #: Access-log fields already in the message itself.
@@ -74,7 +75,8 @@ def prepare_serving(settings: Settings) -> Settings:
             f"Console{read_only} at [bold]http://{settings.host}:{settings.port}/[/]"
             " (sign in with the admin token)"
         )
-    store = "Redis" if settings.redis_url else "the database"
+    beside = state_file(settings.database_url)
+    store = "Redis" if settings.redis_url else str(beside) if beside else "the database"
     limit = (
         f"{settings.rate_limit_requests} requests per AccessToken per"
         f" {settings.rate_limit_window_seconds:g} s"
