@@ -40,7 +40,7 @@ def test_every_burst_of_250_on_one_token_accepts_exactly_200_and_never_500(
         workers=2,
         rate_limit_requests=LIMIT,
         rate_limit_window_seconds=60,
-        **store_settings(store),
+        options=store_settings(store),
     )
     with running(server):
         for run in range(RUNS):

@@ -69,7 +69,7 @@ def limited_server(
         redis_url=redis_server.url,
         rate_limit_requests=LIMIT,
         rate_limit_window_seconds=60,
-        **settings,
+        options=settings,
     )
 
 

@@ -142,6 +142,9 @@ def test_with_the_write_lock_held_reads_and_the_sandbox_go_on_and_a_cancel_is_50
         with write_lock(served.path):
             for _ in range(5):
                 assert served.read(http).status_code == 200
+            ready = http.get("/readyz")
+            assert ready.status_code == 200, ready.text
+            assert "Limiter" in ready.text, "the state file answered the readiness probe"
             added = http.post("/_sandbox/faults", json={"DelayMs": 1}, headers=SANDBOX_ADMIN)
             assert added.status_code == 201, added.text
             started = time.monotonic()

@@ -208,7 +208,8 @@ class Dispatcher:
             # A connection of its own: a pool busy with requests must not fail the probe.
             open_existing(settings.database_url, pool_size=1),
             timeout=settings.readiness_timeout_seconds,
-            ping_redis=None if self.shared.redis is None else self.shared.redis.client.ping,
+            ping_limiter=self.shared.ping,
+            limiter_store=self.shared.name,
             check_limiter=settings.rate_limit or self.sandboxed,
         )
 

@@ -12,10 +12,12 @@ The workers of one server, and every server on that database, open the same stat
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Engine
@@ -77,6 +79,27 @@ class SharedState:
     redis: RedisState | None = None
     #: The state file's engine, when this process opened one.
     state_engine: Engine | None = None
+
+    @property
+    def name(self) -> str:
+        """What the readiness probe calls this store in its problems."""
+        return "Redis" if self.redis is not None else "the state file"
+
+    @property
+    def ping(self) -> Callable[[], Awaitable[object]] | None:
+        """Asks the store of its own to answer (readiness); None when the state lives in the
+        main database, which the probe checks anyway."""
+        if self.redis is not None:
+            return self.redis.client.ping
+        state_engine = self.state_engine
+        if state_engine is None:
+            return None
+
+        def read() -> None:
+            with state_engine.connect() as connection:
+                connection.execute(rate_limit_hits.select().limit(1)).first()
+
+        return lambda: anyio.to_thread.run_sync(read)
 
     async def close(self) -> None:
         if self.redis is not None:
