@@ -46,6 +46,9 @@ class DownWindow:
     async def hit(self, key: bytes, *, now_us: int, window_us: int, limit: int) -> int | None:
         raise Unavailable("The server's shared state (Redis) is unavailable; retry later.")
 
+    async def usage(self, *, now_us: int, window_us: int) -> dict[bytes, tuple[int, int]]:
+        raise Unavailable("The server's shared state (Redis) is unavailable; retry later.")
+
     async def clear(self) -> None: ...
 
 
