@@ -33,11 +33,11 @@ import redis
 import redis.asyncio as aioredis
 import sqlalchemy as sa
 
-from orderitems.access.limits import DatabaseWindow, MemoryWindow, RedisWindow, SlidingWindow
 from orderitems.access.tokens import create_access_token, new_token
+from orderitems.state.redis_state import RedisState
+from orderitems.state.windows import DatabaseWindow, MemoryWindow, RedisWindow, SlidingWindow
 from orderitems.store.engine import connect
 from orderitems.store.migrate import upgrade
-from orderitems.store.redis_state import RedisState
 from orderitems.store.schema import order_items
 
 UK = uuid.UUID("43b013c3-9d47-4ab2-bcae-41b7f9fe6e67")

@@ -14,6 +14,7 @@ of sleeping.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -33,8 +34,8 @@ from sqlalchemy.engine import Engine
 
 from orderitems.access.admin_token import DEMO_ADMIN_TOKEN
 from orderitems.api.app import create_app
-from orderitems.api.shared import redis_prefix
 from orderitems.settings import Settings
+from orderitems.state.shared import redis_prefix
 from orderitems.store.engine import connect
 from orderitems.store.migrate import upgrade
 
@@ -333,3 +334,54 @@ def sandbox_pair(pairs: Pairs, store: Store) -> tuple[ServerProcess, ...]:
         deadline_seconds=SANDBOX_DEADLINE,
         development=True,
     )
+
+
+class RedisServer:
+    """A ``redis-server`` of this test's own on a free port (no persistence), to stop and start
+    again; the shared Redis is never stopped."""
+
+    def __init__(self, directory: Path) -> None:
+        self.port = free_port()
+        self.directory = directory
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self, timeout: float = 20) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            pytest.skip("no redis-server binary on PATH")
+        with (self.directory / f"redis-{self.port}.log").open("ab") as log:
+            self.process = subprocess.Popen(
+                [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                 "--appendonly", "no", "--dir", str(self.directory)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                client = redis.Redis(port=self.port, socket_connect_timeout=1)
+                client.ping()
+                client.close()
+                return
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        raise AssertionError(f"redis-server on port {self.port} did not start")
+
+    def kill(self) -> None:
+        """Gone at once, as a crash would leave it (SIGKILL, no goodbye to its clients)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    server.kill()

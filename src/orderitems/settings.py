@@ -55,6 +55,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     #: Where state shared by every server process lives (limiter windows, sandbox faults,
     #: clock and request log): this Redis when set, else the database itself.
     redis_url: str = ""
+    #: Redis connections per server process; a request waits for a free one (a blocking pool).
+    redis_max_connections: Positive = 64
+    #: Seconds to wait for a free Redis connection, to connect, or for a reply; then 503.
+    redis_timeout_seconds: Seconds = 2.0
+    #: When the limiter's store (Redis or the database) cannot answer: ``closed`` refuses the
+    #: request with 503 and Retry-After; ``open`` serves it unlimited and logs a warning.
+    rate_limit_store_failure: Literal["closed", "open"] = "closed"
     #: The admin API under ``/_sandbox/`` and ``orderitems sandbox``; ``demo`` implies it.
     sandbox: bool = False
     #: Bearer token of the admin API and of ``/metrics`` on the API port; empty: the published
@@ -87,6 +94,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     #: ``serve`` starts although the database is unreachable or its schema not yet this
     #: version's, answering ``/readyz`` (and API requests) 503 until it can serve.
     wait_for_database: bool = False
+
+    @property
+    def lock_wait_seconds(self) -> float:
+        """How long a server's SQLite write waits for another writer (an import) before it
+        answers 503: shorter than the deadline, so the client learns to retry, not to ask
+        for less."""
+        return min(5.0, self.deadline_seconds / 2)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> Settings:

@@ -26,7 +26,6 @@ from orderitems.access.admin_token import (
     authorise_admin,
     check_admin_token,
 )
-from orderitems.access.limits import SlidingWindow
 from orderitems.access.tokens import hash_token
 from orderitems.api.admin_console import ConsoleQueries
 from orderitems.api.request_detail import read_detail
@@ -37,13 +36,15 @@ from orderitems.api.sandbox import (
     from_micros,
     now_micros,
 )
-from orderitems.api.shared import SandboxState
 from orderitems.api.wire import Wire, decode_request
 from orderitems.domain.errors import Forbidden, InvalidInput, NotFound
 from orderitems.domain.items import UtcDateTime
 from orderitems.settings import Settings
+from orderitems.state.records import ClockSetting, FaultRule, LoggedRequest
+from orderitems.state.sandbox import SandboxState
+from orderitems.state.windows import SlidingWindow
 from orderitems.store.items import count_items
-from orderitems.store.sandbox import ClockSetting, FaultRule, LoggedRequest, clear_all_tables
+from orderitems.store.migrate import clear_all_tables
 
 PREFIX = "/_sandbox"
 API_PREFIX = "/api/connector/v1/"

@@ -21,11 +21,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 import orderitems
-from orderitems.access.limits import SlidingWindow
 from orderitems.api.get_all import encode_page
 from orderitems.api.request_detail import RequestDetail, read_detail
 from orderitems.api.sandbox import clock_for
-from orderitems.api.shared import SandboxState
 from orderitems.api.wire import TimeFilterInterval, Wire, decode_request
 from orderitems.domain.cancellation import CancelPlan
 from orderitems.domain.errors import InvalidInput, NotFound
@@ -38,10 +36,13 @@ from orderitems.domain.query import (
 )
 from orderitems.fixtures.demo import DEMO_TOKENS
 from orderitems.settings import Settings
+from orderitems.state.records import LoggedRequest
+from orderitems.state.sandbox import SandboxState
+from orderitems.state.windows import SlidingWindow
 from orderitems.store.cancel import cancel_items
 from orderitems.store.items import Page, count_items_by_enterprise, select_page
 from orderitems.store.reference import list_enterprises
-from orderitems.store.sandbox import LoggedRequest, token_labels
+from orderitems.store.tokens import token_labels
 
 #: The updater of items canceled from the console (``UpdaterProfileId``).
 CONSOLE_PROFILE_ID = uuid.uuid5(uuid.NAMESPACE_URL, "orderitems:console")

@@ -47,12 +47,18 @@ from orderitems.api.read_limits import READ_LIMITS_STATE, ReadLimits
 from orderitems.api.request_body import check_content_type, decode_body
 from orderitems.api.request_detail import WindowAtRefusal, request_detail
 from orderitems.api.routes import find_operation
-from orderitems.api.shared import SharedStores, open_shared
 from orderitems.domain import errors as refusals
-from orderitems.domain.errors import DomainError, NotFound, PayloadTooLarge, RateLimited
+from orderitems.domain.errors import (
+    DomainError,
+    NotFound,
+    PayloadTooLarge,
+    RateLimited,
+    Unavailable,
+)
 from orderitems.settings import Settings
+from orderitems.state.records import LoggedRequest
+from orderitems.state.shared import SharedState, open_state
 from orderitems.store.connect_errors import open_existing
-from orderitems.store.sandbox import LoggedRequest
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +161,7 @@ class Dispatcher:
         self.metrics_listener: MetricsListener | None = None
         self.watchdog = Watchdog(in_flight=metrics.in_flight)
         self.engine: Engine | None = None
-        self.shared: SharedStores | None = None
+        self.shared: SharedState | None = None
         self.limiter: RateLimiter | None = None
         self.admin: admin.Admin | None = None
         self.readiness: Readiness | None = None
@@ -165,12 +171,13 @@ class Dispatcher:
         """Connect the shared stores (lazily) for this process; the lifespan calls it."""
         settings = self.settings
         self.engine = engine
-        self.shared = open_shared(settings, engine)
+        self.shared = open_state(settings, engine)
         if settings.rate_limit:
             self.limiter = RateLimiter(
                 self.shared.window,
                 limit=settings.rate_limit_requests,
                 seconds=settings.rate_limit_window_seconds,
+                fail_open=settings.rate_limit_store_failure == "open",
             )
         if settings.metrics and settings.metrics_address:
             self.metrics_listener = MetricsListener(self.metrics, settings.metrics_address)
@@ -188,7 +195,8 @@ class Dispatcher:
             # A connection of its own: a pool busy with requests must not fail the probe.
             open_existing(settings.database_url, pool_size=1),
             timeout=settings.readiness_timeout_seconds,
-            ping_redis=None if self.shared.redis is None else self.shared.redis.client.ping,
+            ping_limiter=self.shared.ping,
+            limiter_store=self.shared.name,
             check_limiter=settings.rate_limit or self.sandboxed,
         )
 
@@ -270,6 +278,8 @@ class Dispatcher:
         )
         try:
             await self.shared.sandbox.log(entry)
+        except Unavailable:
+            pass  # the request log is best-effort; the store's failure is logged once there
         except Exception:
             log.warning("no request log line rid=%s", exchange.request_id, exc_info=True)
 
@@ -400,7 +410,11 @@ def create_app(
         owned = engine is None
         # A server never creates a database: a deleted SQLite file is a 503, not a new empty
         # file (the CLI creates one for --demo before the workers start).
-        opened = engine or open_existing(settings.database_url, pool_size=settings.db_pool_size)
+        opened = engine or open_existing(
+            settings.database_url,
+            pool_size=settings.db_pool_size,
+            busy_seconds=settings.lock_wait_seconds,
+        )
         dispatcher.open(opened)
         assert dispatcher.readiness is not None
         try:

@@ -23,10 +23,10 @@ import anyio
 import anyio.to_thread
 from sqlalchemy.engine import Connection, Engine
 
-from orderitems.domain.errors import DeadlineExceeded, DomainError
+from orderitems.domain.errors import DeadlineExceeded, DomainError, Unavailable
 from orderitems.store.connect_errors import lost_connection
 from orderitems.store.engine import dialect_of
-from orderitems.store.interrupt import is_cancellation
+from orderitems.store.interrupt import is_cancellation, is_lock_timeout
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +162,10 @@ def _attempt(engine: Engine, work: Callable[[Connection], T], limits: WorkLimits
             except Exception as exc:
                 if watch.fired or is_cancellation(exc):
                     raise limits.exceeded() from exc
+                if is_lock_timeout(exc):
+                    raise Unavailable(
+                        "The database is busy with another write (such as an import); retry later."
+                    ) from exc
                 raise
         if watch.fired or time.monotonic() > limits.expires:
             raise limits.exceeded()

@@ -170,13 +170,16 @@ class Readiness:
         engine: Engine,
         *,
         timeout: float,
-        ping_redis: Callable[[], Awaitable[object]] | None = None,
+        ping_limiter: Callable[[], Awaitable[object]] | None = None,
+        limiter_store: str = "Redis",
         check_limiter: bool = True,
     ) -> None:
         self.engine = engine
         self.timeout = timeout
-        #: The limiter's Redis, when it lives there; else its table is checked in the database.
-        self.ping_redis = ping_redis
+        #: The limiter's own store (Redis, or SQLite's state file), named ``limiter_store`` in
+        #: problems; without one its table is checked in the database.
+        self.ping_limiter = ping_limiter
+        self.limiter_store = limiter_store
         self.check_limiter = check_limiter
         self.expected = store.expected_revision()
         #: Once ready, a process serves; before, API requests answer 503 (start-up only).
@@ -206,7 +209,7 @@ class Readiness:
 
     async def _run(self) -> Report:
         progress = _Progress()
-        limiter_table = self.check_limiter and self.ping_redis is None
+        limiter_table = self.check_limiter and self.ping_limiter is None
         with anyio.move_on_after(self.timeout):
             await anyio.to_thread.run_sync(
                 _database_checks,
@@ -221,24 +224,25 @@ class Readiness:
         if len(checks) < len(names) and all(c.ok for c in checks):
             problem = f"did not answer within {self.timeout:g} s"
             checks.append(Check(names[len(checks)], False, self.timeout * 1000, problem))
-        if self.check_limiter and self.ping_redis is not None and all(c.ok for c in checks):
-            checks.append(await self._ping_redis(progress))
+        if self.check_limiter and self.ping_limiter is not None and all(c.ok for c in checks):
+            checks.append(await self._ping_limiter(progress))
         failing = next((c.name for c in checks if not c.ok), None)
         self._detail = progress.detail if failing is not None else None
         return Report("Ready" if failing is None else "NotReady", failing, checks)
 
-    async def _ping_redis(self, progress: _Progress) -> Check:
-        assert self.ping_redis is not None
+    async def _ping_limiter(self, progress: _Progress) -> Check:
+        assert self.ping_limiter is not None
         started = time.perf_counter()
+        store = self.limiter_store
         try:
             with anyio.fail_after(self.timeout):
-                await self.ping_redis()
+                await self.ping_limiter()
         except TimeoutError:
-            problem = f"Redis did not answer within {self.timeout:g} s"
+            problem = f"{store} did not answer within {self.timeout:g} s"
             return Check("Limiter", False, _ms(started), problem)
         except Exception as exc:
             progress.detail = _first_line(exc)
-            return Check("Limiter", False, _ms(started), f"Redis {_unreachable(exc).problem}")
+            return Check("Limiter", False, _ms(started), f"{store} {_unreachable(exc).problem}")
         return Check("Limiter", True, _ms(started))
 
     def _note(self, report: Report) -> None:

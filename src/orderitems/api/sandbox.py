@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from orderitems.api.call import system_clock
 from orderitems.api.errors import error_response
-from orderitems.store.sandbox import SYSTEM_CLOCK, ClockSetting, FaultRule
+from orderitems.state.records import SYSTEM_CLOCK, ClockSetting, FaultRule
 
 INJECTABLE_STATUSES = (408, 429, 500, 503)
 RETRY_AFTER_STATUSES = (429, 503)

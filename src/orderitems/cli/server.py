@@ -27,6 +27,7 @@ from orderitems.api.metrics_listener import check_metrics_address
 from orderitems.cli import data
 from orderitems.cli.common import console
 from orderitems.settings import Settings
+from orderitems.state.shared import state_file
 
 MULTIPROC_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 #: Access-log fields already in the message itself.
@@ -70,7 +71,8 @@ def prepare_serving(settings: Settings) -> Settings:
         atexit.register(shutil.rmtree, directory, ignore_errors=True)
         os.environ[MULTIPROC_VARIABLE] = directory
     print_admin_access(settings, serving.generated)
-    store = "Redis" if settings.redis_url else "the database"
+    beside = state_file(settings.database_url)
+    store = "Redis" if settings.redis_url else str(beside) if beside else "the database"
     limit = (
         f"{settings.rate_limit_requests} requests per AccessToken per"
         f" {settings.rate_limit_window_seconds:g} s"

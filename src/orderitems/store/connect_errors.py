@@ -19,7 +19,7 @@ import sqlalchemy as sa
 import sqlalchemy.exc
 from sqlalchemy.engine import URL, Engine
 
-from orderitems.store.engine import connect, normalise_url
+from orderitems.store.engine import BUSY_SECONDS, connect, normalise_url
 
 SUPPORTED_FORMS = "sqlite:///path/to/file.db or postgresql://user:password@host:port/database"
 
@@ -249,14 +249,14 @@ def lost_connection(exc: BaseException) -> bool:
     return False
 
 
-def open_existing(url: str, *, pool_size: int = 8) -> Engine:
+def open_existing(url: str, *, pool_size: int = 8, busy_seconds: float = BUSY_SECONDS) -> Engine:
     """``connect``, except that a SQLite connection opens the file only if it exists.
 
     ``sqlite3`` creates a missing file on connect; a server whose database was deleted would
     then serve an empty file without tables (issue 12, defect 8). Opened read-write by URI
     (``mode=rw``), a missing file is "unable to open database file": a 503 and a log line.
     """
-    engine = connect(url, pool_size=pool_size)
+    engine = connect(url, pool_size=pool_size, busy_seconds=busy_seconds)
     path = engine.url.database
     if engine.dialect.name == "sqlite" and path and path != ":memory:":
         sa.event.listen(engine, "do_connect", _open_existing_file)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+def _configure_sqlite(busy_ms: int, dbapi_connection: Any, _record: Any) -> None:
     """WAL lets readers run beside a writer; a busy timeout waits for the writer's lock.
 
     Each pooled connection keeps a page cache of its own, so it stays small and there is no
@@ -36,7 +37,7 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
         cursor.execute("PRAGMA cache_size=-4096")
         cursor.close()
 
@@ -56,8 +57,15 @@ def _configure_postgres(dbapi_connection: Any, _record: Any) -> None:
 SQLITE_CONNECTIONS = 4
 
 
-def connect(url: str, *, pool_size: int = 8) -> Engine:
+#: Seconds a SQLite write waits for another writer's lock unless told otherwise.
+BUSY_SECONDS = 10.0
+
+
+def connect(url: str, *, pool_size: int = 8, busy_seconds: float = BUSY_SECONDS) -> Engine:
     """Create an engine for ``url`` (SQLite file or PostgreSQL); opens nothing until first use.
+
+    ``busy_seconds``: how long a SQLite write waits for another writer's lock before failing
+    with "database is locked" (a server keeps it below its deadline: a 503, not a 408).
 
     Up to ``2 * pool_size`` connections, each kept once opened. (With half of them as
     SQLAlchemy "overflow", a busy process closed a connection on every other return and
@@ -74,7 +82,8 @@ def connect(url: str, *, pool_size: int = 8) -> Engine:
         if database and database != ":memory:":
             Path(database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(url, **kept, connect_args={"check_same_thread": False})
-        sa.event.listen(engine, "connect", _configure_sqlite)
+        busy_ms = int(busy_seconds * 1000)
+        sa.event.listen(engine, "connect", functools.partial(_configure_sqlite, busy_ms))
         return engine
     engine = sa.create_engine(url, **kept, pool_pre_ping=True)
     sa.event.listen(engine, "connect", _configure_postgres)

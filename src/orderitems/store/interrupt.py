@@ -42,6 +42,14 @@ def is_cancellation(exc: BaseException) -> bool:
     return isinstance(original, sqlite3.OperationalError) and "interrupt" in str(original)
 
 
+def is_lock_timeout(exc: BaseException) -> bool:
+    """Whether ``exc`` is a write that gave up waiting for another writer's lock."""
+    original = getattr(exc, "orig", exc)
+    if isinstance(original, psycopg.errors.LockNotAvailable):
+        return True
+    return isinstance(original, sqlite3.OperationalError) and "locked" in str(original)
+
+
 def postgres_occupy(connection: Connection, seconds: float) -> None:
     """Spend ``seconds`` inside one running statement: the sandbox's slow-query fault.
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 import enum
 from pathlib import Path
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from orderitems.store.connect_errors import DatabaseProblem, ProblemKind, shown_url
+from orderitems.store.schema import metadata
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -81,3 +83,19 @@ def require_current_schema(engine: Engine, url: str) -> None:
         " orderitems knows; upgrade orderitems, or use a server as new as the database.",
     }[state]
     raise DatabaseProblem(ProblemKind.SCHEMA, message)
+
+
+def clear_all_tables(connection: Connection) -> None:
+    """Empty every table the schema declares (the sandbox reset), ids starting over.
+
+    PostgreSQL truncates (its sequences restart, as SQLite's row ids do in an emptied table),
+    so regenerated rows get the same ids as the first time.
+    """
+    tables = list(reversed(metadata.sorted_tables))
+    if connection.dialect.name == "postgresql":
+        quote = connection.dialect.identifier_preparer.quote
+        names = ", ".join(quote(table.name) for table in tables)
+        connection.execute(sa.text(f"truncate table {names} restart identity"))
+        return
+    for table in tables:
+        connection.execute(table.delete())

@@ -216,8 +216,8 @@ sa.Index(
     order_items.c.consumed_us,
 )
 
-# State shared by every server process when no Redis is configured (access/limits.py and
-# the sandbox, api/shared.py): the rate limiter's sliding windows, injected faults, the
+# State shared by every server process when no Redis is configured (state/window_sql.py
+# and state/sandbox_sql.py): the rate limiter's sliding windows, injected faults, the
 # sandbox clock and the request log. Keys are SHA-256 hashes of AccessTokens, never tokens.
 rate_limit_hits = sa.Table(
     "rate_limit_hits",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -162,3 +162,16 @@ def set_access_token_enabled(connection: Connection, label: str, *, enabled: boo
         access_tokens.update().where(access_tokens.c.label == label).values(enabled=enabled)
     )
     return int(result.rowcount)
+
+
+def token_labels(connection: Connection, hashes: Iterable[bytes]) -> dict[bytes, str]:
+    """The label of each known token hash (the request log keeps hashes, shows labels)."""
+    wanted = sorted(set(hashes))
+    if not wanted:
+        return {}
+    rows = connection.execute(
+        sa.select(access_tokens.c.token_hash, access_tokens.c.label).where(
+            access_tokens.c.token_hash.in_(wanted)
+        )
+    )
+    return {bytes(row.token_hash): row.label for row in rows}

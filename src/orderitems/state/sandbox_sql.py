@@ -1,74 +1,19 @@
-"""Sandbox state in the database: injected faults, named values (the clock), the request log.
+"""Sandbox state in SQL: injected faults, named values (the clock), the request log.
 
-Used when no Redis is configured. Each change is one atomic statement (a fault's remaining
-count is decremented only while positive), so any number of server processes share it.
+Used when no Redis is configured, in the state database (state/shared.py). Each change is one
+atomic statement (a fault's remaining count is decremented only while positive), so any number
+of server processes share it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable
 
-import msgspec
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from orderitems.store.schema import (
-    access_tokens,
-    metadata,
-    request_log,
-    sandbox_faults,
-    sandbox_values,
-)
-
-
-@dataclass(frozen=True, slots=True)
-class FaultRule:
-    """How matching requests are answered; ``remaining`` None means until removed."""
-
-    id: int = 0
-    status: int | None = None
-    retry_after: int | None = None
-    delay_ms: int = 0
-    database_delay_ms: int = 0
-    remaining: int | None = None
-    percent: float = 100.0
-    operation: str | None = None
-    token_hash: bytes | None = None
-    message: str | None = None
-
-
-class ClockSetting(msgspec.Struct, frozen=True):
-    """The sandbox clock: frozen at an instant, or the system clock shifted by an offset."""
-
-    frozen_us: int | None = None
-    offset_us: int = 0
-
-    def now_us(self, system_us: int) -> int:
-        return self.frozen_us if self.frozen_us is not None else system_us + self.offset_us
-
-
-SYSTEM_CLOCK = ClockSetting()
-
-
-@dataclass(frozen=True, slots=True)
-class LoggedRequest:
-    """One line of the request log; the token is kept as its hash and labelled when read."""
-
-    at_us: int
-    request_id: str
-    method: str
-    path: str
-    operation: str | None
-    token_hash: bytes | None
-    status: int
-    latency_ms: float
-    message: str | None
-    fault_id: int | None
-    #: JSON for the console's view of one request (api/request_detail.py): the body with its
-    #: tokens masked, a response excerpt, validation problems, the token's window at a 429.
-    detail: str | None = None
-    token_label: str | None = None
+from orderitems.state.records import FaultRule, LoggedRequest
+from orderitems.store.schema import request_log, sandbox_faults, sandbox_values
 
 
 def _fault(row: sa.Row[tuple[object, ...]]) -> FaultRule:
@@ -169,46 +114,11 @@ def append_request(connection: Connection, entry: LoggedRequest, *, keep: int) -
 
 
 def recent_requests(connection: Connection, limit: int) -> list[LoggedRequest]:
-    """Newest first, each with its token's label when the token is known."""
-    rows = connection.execute(
-        sa.select(request_log, access_tokens.c.label)
-        .outerjoin(access_tokens, access_tokens.c.token_hash == request_log.c.token_hash)
-        .order_by(request_log.c.id.desc())
-        .limit(limit)
-    )
+    """Newest first, unlabelled (token labels live in the main database's tokens)."""
+    rows = connection.execute(sa.select(request_log).order_by(request_log.c.id.desc()).limit(limit))
     names = [n for n in LoggedRequest.__dataclass_fields__ if n != "token_label"]
-    return [
-        LoggedRequest(**{n: row._mapping[n] for n in names}, token_label=row.label) for row in rows
-    ]
+    return [LoggedRequest(**{n: row._mapping[n] for n in names}) for row in rows]
 
 
 def clear_requests(connection: Connection) -> None:
     connection.execute(request_log.delete())
-
-
-def token_labels(connection: Connection, hashes: Iterable[bytes]) -> dict[bytes, str]:
-    wanted = sorted(set(hashes))
-    if not wanted:
-        return {}
-    rows = connection.execute(
-        sa.select(access_tokens.c.token_hash, access_tokens.c.label).where(
-            access_tokens.c.token_hash.in_(wanted)
-        )
-    )
-    return {bytes(row.token_hash): row.label for row in rows}
-
-
-def clear_all_tables(connection: Connection) -> None:
-    """Empty every table the schema declares (the sandbox reset), ids starting over.
-
-    PostgreSQL truncates (its sequences restart, as SQLite's row ids do in an emptied table),
-    so regenerated rows get the same ids as the first time.
-    """
-    tables = list(reversed(metadata.sorted_tables))
-    if connection.dialect.name == "postgresql":
-        quote = connection.dialect.identifier_preparer.quote
-        names = ", ".join(quote(table.name) for table in tables)
-        connection.execute(sa.text(f"truncate table {names} restart identity"))
-        return
-    for table in tables:
-        connection.execute(table.delete())

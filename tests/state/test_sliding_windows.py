@@ -12,16 +12,8 @@ import anyio
 import pytest
 from sqlalchemy.engine import Engine
 
-from orderitems.access.limits import (
-    DatabaseWindow,
-    MemoryWindow,
-    RateLimiter,
-    RedisWindow,
-    SlidingWindow,
-    retry_after_seconds,
-)
-from orderitems.domain.errors import RateLimited
-from orderitems.store.redis_state import RedisState
+from orderitems.state.redis_state import RedisState
+from orderitems.state.windows import DatabaseWindow, MemoryWindow, RedisWindow, SlidingWindow
 
 SECOND = 1_000_000
 
@@ -77,33 +69,6 @@ def test_windows_of_different_tokens_are_independent(window: SlidingWindow) -> N
         assert hit(window, first, now) is None
     assert hit(window, first, now) is not None
     assert hit(window, second, now) is None
-
-
-def test_retry_after_is_whole_seconds_rounded_up_and_at_least_one() -> None:
-    assert retry_after_seconds(1) == 1
-    assert retry_after_seconds(SECOND) == 1
-    assert retry_after_seconds(SECOND + 1) == 2
-    assert retry_after_seconds(29_400_000) == 30
-    assert retry_after_seconds(0) == 1
-
-
-def test_the_limiter_refuses_with_429_and_the_seconds_to_wait() -> None:
-    now = [1_800_000_000.0]
-    limiter = RateLimiter(MemoryWindow(), limit=2, seconds=30, clock=lambda: now[0])
-
-    async def scenario() -> RateLimited:
-        await limiter.check("token")
-        now[0] += 10.5
-        await limiter.check("token")
-        await limiter.check("another token")
-        with pytest.raises(RateLimited) as refused:
-            await limiter.check("token")
-        return refused.value
-
-    refused = anyio.run(scenario)
-    assert refused.retry_after == 20
-    assert "200" not in refused.message
-    assert "at most 2 per AccessToken in 30 seconds" in refused.message
 
 
 def test_a_database_window_admits_exactly_its_limit_under_concurrent_connections(

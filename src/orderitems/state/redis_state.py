@@ -13,8 +13,12 @@ from typing import Any, cast
 
 import msgspec
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 
-from orderitems.store.sandbox import SYSTEM_CLOCK, ClockSetting, FaultRule, LoggedRequest
+from orderitems.state.failures import redis_state
+from orderitems.state.records import SYSTEM_CLOCK, ClockSetting, FaultRule, LoggedRequest
 
 # Sliding window on a sorted set scored by time: drop what left the window, then admit while
 # below the limit. Returns -1 when admitted, else microseconds until the oldest leaves.
@@ -98,6 +102,26 @@ def _from_stored(stored: _StoredFault, remaining: int | None) -> FaultRule:
     )
 
 
+def connect_redis(url: str, *, max_connections: int, timeout: float) -> aioredis.Redis:
+    """A client on a blocking pool of ``max_connections``; opens nothing until first use.
+
+    A request waits up to ``timeout`` seconds for a free connection (redis-py's default pool
+    refuses at once past its cap: 500s under a burst), and as long to connect or get a reply.
+    A command on a connection found broken (Redis restarted) is retried once on a new one: had
+    a hit been recorded before the break, it counts twice, which only ever refuses early. A
+    timeout is not retried.
+    """
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url,
+        max_connections=max_connections,
+        timeout=timeout,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        retry=Retry(NoBackoff(), retries=1, supported_errors=(RedisConnectionError,)),
+    )
+    return aioredis.Redis.from_pool(pool)
+
+
 class RedisState:
     """One server's keys in one Redis; every method is a single round trip or script."""
 
@@ -113,6 +137,7 @@ class RedisState:
     async def close(self) -> None:
         await self.client.aclose()
 
+    @redis_state
     async def record_hit(
         self, key: bytes, *, now_us: int, window_us: int, limit: int
     ) -> int | None:
@@ -123,6 +148,7 @@ class RedisState:
         wait = int(cast(int, result))
         return None if wait < 0 else max(wait, 0)
 
+    @redis_state
     async def window_usage(self, cutoff_us: int) -> dict[bytes, tuple[int, int]]:
         """Each window's hits after ``cutoff_us``: how many, and the oldest (for the console)."""
         keys = [key async for key in self.client.scan_iter(match=self._key("window", "*"))]
@@ -139,6 +165,7 @@ class RedisState:
                 usage[bytes.fromhex(name.rpartition(":")[2])] = (len(hits), int(hits[0][1]))
         return usage
 
+    @redis_state
     async def clear_windows(self) -> None:
         await self._delete_matching(self._key("window", "*"))
 
@@ -147,6 +174,7 @@ class RedisState:
         if keys:
             await self.client.delete(*keys)
 
+    @redis_state
     async def add_fault(self, rule: FaultRule) -> FaultRule:
         fault_id = int(await self.client.incr(self._key("faults", "next")))
         stored = replace(rule, id=fault_id)
@@ -157,6 +185,7 @@ class RedisState:
             await pipe.execute()
         return stored
 
+    @redis_state
     async def faults(self) -> list[FaultRule]:
         async with self.client.pipeline(transaction=False) as pipe:
             pipe.hgetall(self._key("faults"))
@@ -170,6 +199,7 @@ class RedisState:
         rules = [msgspec.json.decode(v, type=_StoredFault) for v in stored.values()]
         return sorted((_from_stored(r, left.get(r.id, 0)) for r in rules), key=lambda rule: rule.id)
 
+    @redis_state
     async def remove_fault(self, fault_id: int) -> bool:
         async with self.client.pipeline(transaction=True) as pipe:
             pipe.hdel(self._key("faults"), str(fault_id))
@@ -177,13 +207,16 @@ class RedisState:
             removed, _ = await pipe.execute()
         return bool(removed)
 
+    @redis_state
     async def clear_faults(self) -> None:
         await self.client.delete(self._key("faults"), self._key("faults", "remaining"))
 
+    @redis_state
     async def use_once(self, fault_id: int) -> bool:
         used = await self._use_once(keys=[self._key("faults", "remaining")], args=[fault_id])
         return int(cast(int, used)) == 1
 
+    @redis_state
     async def faults_and_clock(self) -> tuple[list[FaultRule], ClockSetting]:
         """What every sandboxed request needs, in one round trip."""
         async with self.client.pipeline(transaction=False) as pipe:
@@ -197,15 +230,18 @@ class RedisState:
     def _decode_clock(raw: bytes | str | None) -> ClockSetting:
         return SYSTEM_CLOCK if raw is None else msgspec.json.decode(raw, type=ClockSetting)
 
+    @redis_state
     async def clock(self) -> ClockSetting:
         return self._decode_clock(await self.client.get(self._key("clock")))
 
+    @redis_state
     async def set_clock(self, clock: ClockSetting | None) -> None:
         if clock is None or clock == SYSTEM_CLOCK:
             await self.client.delete(self._key("clock"))
         else:
             await self.client.set(self._key("clock"), msgspec.json.encode(clock))
 
+    @redis_state
     async def append_request(self, entry: LoggedRequest, *, keep: int) -> None:
         stored = _StoredRequest(
             at_us=entry.at_us,
@@ -225,6 +261,7 @@ class RedisState:
             pipe.ltrim(self._key("requests"), 0, keep - 1)
             await pipe.execute()
 
+    @redis_state
     async def recent_requests(self, limit: int) -> list[LoggedRequest]:
         """Newest first, unlabelled (the labels live in the database)."""
         raw = await self.client.lrange(self._key("requests"), 0, limit - 1)
@@ -246,9 +283,11 @@ class RedisState:
             for e in entries
         ]
 
+    @redis_state
     async def clear_requests(self) -> None:
         await self.client.delete(self._key("requests"))
 
+    @redis_state
     async def clear_all(self) -> None:
         """Everything under this server's prefix (the sandbox reset)."""
         await self._delete_matching(self._key("*"))

@@ -1,27 +1,26 @@
-"""Where the state of every server process meets: Redis when configured, else the database.
+"""The sandbox's shared state (docs/behaviour.md#faults-and-sandbox): faults, clock, request log.
 
-The limiter's windows (access/limits.py) and the sandbox's faults, clock and request log live
-here, never in a process's memory, so ``serve --workers N`` behaves as one server.
+In SQL (state/sandbox_sql.py) or Redis (state/redis_state.py), never in a process's memory, so
+``serve --workers N`` behaves as one server. Request-log labels come from the main database's
+tokens either way.
 """
 
 from __future__ import annotations
 
-import hashlib
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Protocol, TypeVar
 
 import anyio.to_thread
 import msgspec
-import redis.asyncio as aioredis
 from sqlalchemy.engine import Connection, Engine
 
-from orderitems.access.limits import DatabaseWindow, RedisWindow, SlidingWindow
-from orderitems.settings import Settings
-from orderitems.store import sandbox as store
-from orderitems.store.redis_state import RedisState
-from orderitems.store.sandbox import SYSTEM_CLOCK, ClockSetting, FaultRule, LoggedRequest
+from orderitems.state import sandbox_sql as store
+from orderitems.state.failures import sql_state
+from orderitems.state.records import SYSTEM_CLOCK, ClockSetting, FaultRule, LoggedRequest
+from orderitems.state.redis_state import RedisState
+from orderitems.store.tokens import token_labels
 
 CLOCK = "clock"
 
@@ -31,6 +30,23 @@ T = TypeVar("T")
 def roll(percent: float) -> bool:
     """A percentage fault applies to this request with probability ``percent`` / 100."""
     return percent >= 100 or random.random() * 100 < percent
+
+
+async def labelled(database: Engine, entries: list[LoggedRequest]) -> list[LoggedRequest]:
+    """Each line with its token's label, read from the main database's tokens."""
+    hashes = [e.token_hash for e in entries if e.token_hash is not None]
+    if not hashes:
+        return entries
+
+    def read() -> dict[bytes, str]:
+        with sql_state(), database.connect() as connection:
+            return token_labels(connection, hashes)
+
+    found = await anyio.to_thread.run_sync(read)
+    return [
+        replace(e, token_label=None if e.token_hash is None else found.get(e.token_hash))
+        for e in entries
+    ]
 
 
 def _matches(rule: FaultRule, operation: str | None, token_hash: bytes | None) -> bool:
@@ -61,16 +77,25 @@ class SandboxState(Protocol):
 
 
 class DatabaseSandbox:
-    """Sandbox state in the database's own tables (store/sandbox.py)."""
+    """Sandbox state in SQL tables (state/sandbox_sql.py) of ``engine``, the state database;
+    request-log labels from ``database``, the main one (the same engine on PostgreSQL)."""
 
-    def __init__(self, engine: Engine, *, keep: int, chance: Callable[[float], bool] = roll):
+    def __init__(
+        self,
+        engine: Engine,
+        database: Engine,
+        *,
+        keep: int,
+        chance: Callable[[float], bool] = roll,
+    ) -> None:
         self.engine = engine
+        self.database = database
         self.keep = keep
         self.chance = chance
 
     async def _in_transaction(self, work: Callable[..., T], *args: object) -> T:
         def run() -> T:
-            with self.engine.begin() as connection:
+            with sql_state(), self.engine.begin() as connection:
                 return work(connection, *args)
 
         return await anyio.to_thread.run_sync(run)
@@ -112,7 +137,9 @@ class DatabaseSandbox:
         await self._in_transaction(work)
 
     async def requests(self, limit: int) -> list[LoggedRequest]:
-        return await self._in_transaction(store.recent_requests, limit)
+        return await labelled(
+            self.database, await self._in_transaction(store.recent_requests, limit)
+        )
 
     async def clear_requests(self) -> None:
         await self._in_transaction(store.clear_requests)
@@ -140,13 +167,13 @@ class RedisSandbox:
     def __init__(
         self,
         state: RedisState,
-        engine: Engine,
+        database: Engine,
         *,
         keep: int,
         chance: Callable[[float], bool] = roll,
     ) -> None:
         self.state = state
-        self.engine = engine
+        self.database = database
         self.keep = keep
         self.chance = chance
 
@@ -185,18 +212,7 @@ class RedisSandbox:
         await self.state.append_request(entry, keep=self.keep)
 
     async def requests(self, limit: int) -> list[LoggedRequest]:
-        entries = await self.state.recent_requests(limit)
-        hashes = [e.token_hash for e in entries if e.token_hash is not None]
-
-        def labels() -> dict[bytes, str]:
-            with self.engine.connect() as connection:
-                return store.token_labels(connection, hashes)
-
-        found = await anyio.to_thread.run_sync(labels) if hashes else {}
-        return [
-            replace(e, token_label=None if e.token_hash is None else found.get(e.token_hash))
-            for e in entries
-        ]
+        return await labelled(self.database, await self.state.recent_requests(limit))
 
     async def clear_requests(self) -> None:
         await self.state.clear_requests()
@@ -205,31 +221,3 @@ class RedisSandbox:
         await self.state.clear_faults()
         await self.state.clear_requests()
         await self.state.set_clock(None)
-
-
-def redis_prefix(settings: Settings) -> str:
-    """Servers on one database share keys; servers on different databases never do."""
-    digest = hashlib.sha256(settings.database_url.encode()).hexdigest()[:16]
-    return f"orderitems:{digest}"
-
-
-@dataclass
-class SharedStores:
-    """The opened shared state of one server process."""
-
-    window: SlidingWindow
-    sandbox: SandboxState
-    redis: RedisState | None = None
-
-    async def close(self) -> None:
-        if self.redis is not None:
-            await self.redis.close()
-
-
-def open_shared(settings: Settings, engine: Engine) -> SharedStores:
-    """Redis when ``redis_url`` is set, else the database; nothing connects until first use."""
-    keep = settings.request_log_size
-    if settings.redis_url:
-        state = RedisState(aioredis.from_url(settings.redis_url), redis_prefix(settings))
-        return SharedStores(RedisWindow(state), RedisSandbox(state, engine, keep=keep), state)
-    return SharedStores(DatabaseWindow(engine), DatabaseSandbox(engine, keep=keep))

@@ -1,4 +1,4 @@
-"""The rate limiter's sliding windows in the database (used when no Redis is configured).
+"""The rate limiter's sliding windows in SQL (used when no Redis is configured).
 
 Each window is the set of accepted request times of one key. "Count, then insert if below the
 limit" must be atomic across server processes: SQLite takes its write lock when the
