@@ -92,6 +92,7 @@ def admin(demo: Demo, method: str, path: str, **kwargs: Any) -> httpx.Response:
 def test_reset_restores_the_demo_data_exactly_and_forgets_the_sandbox_state(demo: Demo) -> None:
     before = snapshot(demo.engine)
     assert len(before["order_items"]) == DEMO_ITEMS
+    assert len(before["order_item_ids"]) == DEMO_ITEMS, "the regenerated items' ids registered"
     token = DEMO_TOKENS[0]
     demo_query = {
         "ClientToken": token.client_token,

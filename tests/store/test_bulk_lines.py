@@ -18,7 +18,7 @@ from factories import make_enterprise
 from orderitems.domain.enterprises import ServiceOrder
 from orderitems.domain.items import OrderItem
 from orderitems.fixtures.generator import generate
-from orderitems.store.bulk_lines import decoded_blocks, read_block, split_blocks
+from orderitems.store.bulk_lines import decoded_blocks, lines_with_id, read_block, split_blocks
 from orderitems.store.bulk_rows import (
     COPY_HEADER,
     COPY_TRAILER,
@@ -109,6 +109,13 @@ def test_packed_copy_rows_are_what_psycopg_writes_of_the_same_values(
         tuple(v.bytes if isinstance(v, uuid.UUID) else v for v in row[:5]) for row in stored
     ] == expected
 
+    pg.execute("create temp table registry (id uuid, enterprise_id uuid) on commit drop")
+    assert isinstance(encoded.ids, bytes)
+    with pg.cursor().copy("copy registry (id, enterprise_id) from stdin (format binary)") as copy:
+        copy.write(COPY_HEADER + encoded.ids + COPY_TRAILER)
+    registered = pg.execute("select id, enterprise_id from registry").fetchall()
+    assert registered == [(i.id, i.enterprise_id) for i in items]
+
 
 def test_sqlite_rows_are_the_insert_rows() -> None:
     items, orders = generated(50)
@@ -116,6 +123,23 @@ def test_sqlite_rows_are_the_insert_rows() -> None:
     assert encoded.count == len(items)
     assert encoded.rows == [item_insert_row(i) for i in items]
     assert encoded.service_orders == [service_order_insert_row(o) for o in orders]
+    assert encoded.ids == [(i.id.bytes, i.enterprise_id.bytes) for i in items]
+
+
+def test_the_lines_of_an_id_are_found_by_its_id_alone(tmp_path: Path) -> None:
+    """Written in capitals or not; a line naming the id in another property is not one."""
+    items, _ = generated(40)
+    wanted = items[7].id
+    lines = lines_of(items).splitlines()
+    lines[30] = lines[30].replace(str(items[30].service_order_id).encode(), str(wanted).encode())
+    lines[33] = (
+        lines_of([items[7]]).strip().replace(str(wanted).encode(), str(wanted).upper().encode())
+    )
+    path = tmp_path / "items.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    assert lines_with_id(path, wanted) == [8, 34]
+    assert lines_with_id(path, wanted, most=1) == [8]
+    assert lines_with_id(path, uuid.uuid4()) == []
 
 
 @pytest.mark.parametrize("as_file", [True, False])

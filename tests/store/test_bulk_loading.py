@@ -26,6 +26,7 @@ from orderitems.store.bulk import BulkWriter
 from orderitems.store.bulk_rows import ITEM_COLUMNS
 from orderitems.store.bulk_sqlite import SqliteWriter, item_insert_row
 from orderitems.store.engine import connect
+from orderitems.store.item_ids import ItemIdTaken
 from orderitems.store.items import count_items, item_row, select_page
 from orderitems.store.loading import Batch, load
 from orderitems.store.migrate import upgrade
@@ -113,8 +114,9 @@ def test_a_repeated_item_id_fails_the_whole_load_into_an_empty_table(
 ) -> None:
     item = make_item(enterprise_id=ENTERPRISE.id)
     batches = [Batch(items=[item], enterprises=[ENTERPRISE]), Batch(items=[item])]
-    with pytest.raises(sa.exc.IntegrityError):
+    with pytest.raises(ItemIdTaken) as refused:
         load(fresh_engine, batches)
+    assert refused.value.item_id == item.id
     assert row_counts(fresh_engine) == (0, 0)
     assert_schema_as_declared(fresh_engine)
 
@@ -126,8 +128,9 @@ def test_a_failed_load_into_a_table_with_items_keeps_what_was_there_and_loads_la
     before = row_counts(fresh_engine)
     clash = make_item(enterprise_id=ENTERPRISE.id)
     batches = [*list(generated_batches(200, seed=8))[1:], Batch(items=[clash, clash])]
-    with pytest.raises(sa.exc.IntegrityError):
+    with pytest.raises(ItemIdTaken) as refused:
         load(fresh_engine, batches)
+    assert refused.value.item_id == clash.id
     assert row_counts(fresh_engine) == before
     assert load(fresh_engine, list(generated_batches(50, seed=9))[1:]) == 50
     assert row_counts(fresh_engine)[0] == before[0] + 50

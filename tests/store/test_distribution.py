@@ -4,7 +4,9 @@ Every table has a declared place on a distributed PostgreSQL engine such as Citu
 ``enterprise_id``, replicated to every node as a reference table, or kept on the coordinator.
 A sharded table can only enforce a key that includes its distribution column, and a query
 reaches one shard only when its index can be entered by enterprise; so every key and index
-of a sharded table leads with ``enterprise_id``.
+of a sharded table leads with ``enterprise_id``. The one deliberate exception is the registry
+of item ids: an id is unique across enterprises, which no table sharded by enterprise can
+enforce, so the registry is sharded by the id itself and keyed by it alone.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import sqlalchemy as sa
 from orderitems.store.schema import metadata
 
 SHARDED = {"order_items", "service_orders", "services", "exchange_rates"}
+#: Sharded by its own key, ``id``: one item id, one row, whatever the enterprise.
+SHARDED_BY_ID = {"order_item_ids"}
 #: Small, read by token or id before the enterprise is known: copied to every node.
 REFERENCE = {"enterprises", "client_tokens", "access_tokens", "access_token_enterprises"}
 #: Per-deployment state of the server itself (limiter windows, sandbox), or in Redis.
@@ -21,7 +25,16 @@ COORDINATOR = {"rate_limit_hits", "request_log", "sandbox_faults", "sandbox_valu
 
 
 def test_every_table_has_a_declared_place_when_distributed() -> None:
-    assert set(metadata.tables) == SHARDED | REFERENCE | COORDINATOR
+    assert set(metadata.tables) == SHARDED | SHARDED_BY_ID | REFERENCE | COORDINATOR
+
+
+def test_the_id_registry_is_keyed_by_the_id_alone_with_no_other_index() -> None:
+    """Its distribution column is its whole key; a second index would need it too."""
+    for name in SHARDED_BY_ID:
+        table = metadata.tables[name]
+        assert [c.name for c in table.primary_key.columns] == ["id"]
+        assert not table.indexes
+        assert not table.foreign_keys
 
 
 def test_every_key_and_index_of_a_sharded_table_leads_with_enterprise_id() -> None:

@@ -23,11 +23,15 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
 
 from orderitems.access.tokens import create_access_token, hash_token
 from orderitems.cli.common import DbOption, console, engine_for, settings_from
-from orderitems.cli.importing import ImportProblem, import_batches, import_progress
+from orderitems.cli.importing import (
+    ImportProblem,
+    import_batches,
+    import_progress,
+    taken_id_message,
+)
 from orderitems.cli.rates import seed_demo_rates
 from orderitems.domain.enterprises import Enterprise
 from orderitems.fixtures.demo import (
@@ -41,6 +45,7 @@ from orderitems.fixtures.generator import generate as generate_bundles
 from orderitems.settings import Settings
 from orderitems.store import tokens as token_store
 from orderitems.store.bulk_lines import BLOCK_BYTES, decoded_blocks
+from orderitems.store.item_ids import ItemIdTaken
 from orderitems.store.items import count_items, iter_documents
 from orderitems.store.loading import Batch, item_encoder, load
 from orderitems.store.migrate import upgrade
@@ -185,7 +190,7 @@ def generate(
                 start=_as_utc(start),
                 end=_as_utc(end),
             )
-        except IntegrityError:
+        except ItemIdTaken:
             console.print(
                 "[red]These items already exist in the database[/] (same seed twice?)."
                 " Nothing was written; use another --seed or a fresh database."
@@ -236,11 +241,9 @@ def import_items(
         except ImportProblem as exc:
             console.print(f"[red]Nothing imported.[/] {exc}")
             raise typer.Exit(1) from None
-        except IntegrityError as exc:
-            console.print(
-                "[red]Nothing imported.[/] An order item id is already stored or repeated:"
-                f" {exc.orig}"
-            )
+        except ItemIdTaken as exc:
+            message = taken_id_message(engine, source, lines, exc.item_id)
+            console.print(f"[red]Nothing imported.[/] {message}")
             raise typer.Exit(1) from None
         console.print(f"Imported {loaded} order items into {settings.database_url}")
 

@@ -6,6 +6,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import BinaryIO
 
 from rich.progress import (
     BarColumn,
@@ -18,11 +21,12 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.text import Text
+from sqlalchemy.engine import Engine
 
 from orderitems.cli.common import console
 from orderitems.domain.enterprises import Enterprise, Pricing
-from orderitems.store.bulk_lines import DecodedBlock
-from orderitems.store.bulk_rows import EncodedItems
+from orderitems.store.bulk_lines import DecodedBlock, lines_with_id
+from orderitems.store.item_ids import enterprise_of_item
 from orderitems.store.loading import Batch
 
 
@@ -71,6 +75,29 @@ class ImportProblem(Exception):
     """A line that is not an order item in the API's shape."""
 
 
+def taken_id_message(
+    engine: Engine, source: str, lines: Path | BinaryIO, item_id: uuid.UUID | None
+) -> str:
+    """Why an import was refused for an item id, naming the line when the file can be read
+    again (standard input cannot) and the enterprise that holds the id already."""
+    if not isinstance(lines, Path):
+        source = "standard input"
+    if item_id is None:
+        return f"{source}: an order item id is stored already or repeated in the file."
+    with engine.connect() as connection:
+        owner = enterprise_of_item(connection, item_id)  # the import was rolled back
+    numbers = lines_with_id(lines, item_id) if isinstance(lines, Path) else []
+    where = f"{source}, line {numbers[0]}" if numbers else source
+    if owner is not None:
+        return (
+            f"{where}: order item id {item_id} is already stored (enterprise {owner});"
+            " an order item id is unique across all enterprises."
+        )
+    if len(numbers) > 1:
+        return f"{source}, line {numbers[1]}: order item id {item_id} repeats line {numbers[0]}."
+    return f"{where}: order item id {item_id} appears more than once."
+
+
 def _imported_enterprise(enterprise_id: uuid.UUID, currency: str) -> Enterprise:
     return Enterprise(
         id=enterprise_id,
@@ -108,5 +135,5 @@ def import_batches(
                 written_orders.add(key)
                 orders.append(row)
         # The rows of the orders not written yet, of the same kind as the block's.
-        encoded = EncodedItems(block.rows.count, block.rows.rows, orders)  # type: ignore[arg-type]
+        encoded = replace(block.rows, service_orders=orders)  # type: ignore[arg-type]
         yield Batch(items=(), encoded=encoded, enterprises=enterprises)

@@ -18,10 +18,16 @@ import sqlalchemy as sa
 
 from orderitems.domain.enterprises import ServiceOrder
 from orderitems.domain.items import OrderItem
-from orderitems.store.bulk_rows import ITEM_COLUMNS, SERVICE_ORDER_COLUMNS, EncodedItems
-from orderitems.store.schema import order_items, service_orders
+from orderitems.store.bulk_rows import (
+    ITEM_COLUMNS,
+    ITEM_ID_COLUMNS,
+    SERVICE_ORDER_COLUMNS,
+    EncodedItems,
+)
+from orderitems.store.schema import order_item_ids, order_items, service_orders
 
 assert set(ITEM_COLUMNS) == set(order_items.c.keys()), "every item column is written"
+assert set(ITEM_ID_COLUMNS) == set(order_item_ids.c.keys())
 assert set(SERVICE_ORDER_COLUMNS) == set(service_orders.c.keys())
 
 
@@ -31,7 +37,8 @@ class BulkWriter(Protocol):
     def start(self) -> None:
         """Prepare the load; drops the secondary indexes when the items table is empty."""
 
-    def write_service_orders(self, orders: Sequence[ServiceOrder]) -> None: ...
+    def write_service_orders(self, orders: Sequence[ServiceOrder]) -> None:
+        """Add the orders not stored yet; one stored before is kept as it is."""
 
     def pause(self) -> None:
         """Let other statements run on the connection (ends a ``COPY`` in progress)."""
@@ -39,7 +46,8 @@ class BulkWriter(Protocol):
     def write_items(self, items: Sequence[OrderItem]) -> int: ...
 
     def write_encoded(self, encoded: EncodedItems) -> int:
-        """Write rows made by this engine's encoder (bulk_rows.py); returns how many items."""
+        """Write rows made by this engine's encoder (bulk_rows.py), the items' ids into the
+        registry too (item_ids.py); returns how many items."""
 
     def finish(self) -> None:
         """Build any dropped indexes; a duplicate key surfaces here as an IntegrityError."""

@@ -139,6 +139,38 @@ def decode_block(encoder: ItemEncoder, block: Block) -> DecodedBlock:
     )
 
 
+class _IdOnly(msgspec.Struct):
+    Id: uuid.UUID
+
+
+_id_decoder = msgspec.json.Decoder(_IdOnly)
+
+
+def lines_with_id(source: Path, item_id: uuid.UUID, *, most: int = 2) -> list[int]:
+    """Numbers of the first ``most`` lines whose item has this ``Id``, for a message after a
+    failed load (the load itself keeps no ids): the id's text is searched for in each block,
+    and only the lines that contain it are decoded."""
+    wanted = str(item_id).encode()
+    found: list[int] = []
+    first_line = 1
+    for block in split_blocks(source):
+        data = read_block(block)
+        lowered = data.lower()  # a uuid may be written in capitals
+        start = lowered.find(wanted)
+        while start >= 0 and len(found) < most:
+            begin = data.rfind(b"\n", 0, start) + 1
+            end = data.find(b"\n", start)
+            end = len(data) if end < 0 else end
+            with suppress(msgspec.ValidationError, msgspec.DecodeError):
+                if _id_decoder.decode(data[begin:end]).Id == item_id:
+                    found.append(first_line + data.count(b"\n", 0, begin))
+            start = lowered.find(wanted, end)
+        if len(found) >= most:
+            break
+        first_line += data.count(b"\n")
+    return found
+
+
 def split_blocks(source: Path | BinaryIO, block_bytes: int = BLOCK_BYTES) -> Iterator[Block]:
     """Blocks of whole lines: spans of a file, found by reading only around each boundary,
     or the bytes of a stream."""

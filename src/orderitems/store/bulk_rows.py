@@ -43,17 +43,21 @@ SERVICE_ORDER_COLUMNS: tuple[str, ...] = (
     "end_us",
 )
 
+#: The registry of item ids (schema.py ``order_item_ids``), written beside every item.
+ITEM_ID_COLUMNS: tuple[str, ...] = ("id", "enterprise_id")
+
 Row = tuple[object, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class EncodedItems:
-    """Items and service orders in their writer's wire form: binary ``COPY`` rows (bytes per
-    row) for PostgreSQL, insert tuples for SQLite."""
+    """Items, their ids for the registry and service orders in their writer's wire form:
+    binary ``COPY`` rows (bytes per row) for PostgreSQL, insert tuples for SQLite."""
 
     count: int
     rows: bytes | list[Row]  # the items' rows, joined into one buffer for COPY
     service_orders: list[bytes] | list[Row]
+    ids: bytes | list[Row]  # (id, enterprise_id) of each item, in the items' order
 
 
 #: Makes the wire form for one engine; module-level functions, so they pickle by name.
@@ -109,6 +113,7 @@ def sqlite_rows(items: Sequence[OrderItem], orders: Sequence[ServiceOrder]) -> E
         count=len(items),
         rows=[item_insert_row(item) for item in items],
         service_orders=[service_order_insert_row(order) for order in orders],
+        ids=[(item.id.bytes, item.enterprise_id.bytes) for item in items],
     )
 
 
@@ -121,6 +126,7 @@ _NULL = b"\xff\xff\xff\xff"
 _UUID = b"\x00\x00\x00\x10"  # a field of 16 bytes follows
 _ITEM_FIELDS = struct.pack("!h", len(ITEM_COLUMNS))
 _ORDER_FIELDS = struct.pack("!h", len(SERVICE_ORDER_COLUMNS))
+_ID_FIELDS = struct.pack("!h", len(ITEM_ID_COLUMNS))
 _int8 = struct.Struct("!iq").pack
 _length = struct.Struct("!i").pack
 
@@ -188,9 +194,16 @@ def service_order_copy_bytes(order: ServiceOrder) -> bytes:
     )
 
 
+def item_id_copy_bytes(items: Sequence[OrderItem]) -> bytes:
+    """The items' registry rows (``ITEM_ID_COLUMNS``), 42 bytes each, in one buffer."""
+    head = _ID_FIELDS + _UUID
+    return b"".join([head + item.id.bytes + _UUID + item.enterprise_id.bytes for item in items])
+
+
 def copy_rows(items: Sequence[OrderItem], orders: Sequence[ServiceOrder]) -> EncodedItems:
     return EncodedItems(
         count=len(items),
         rows=b"".join([item_copy_bytes(item) for item in items]),
         service_orders=[service_order_copy_bytes(order) for order in orders],
+        ids=item_id_copy_bytes(items),
     )

@@ -19,10 +19,12 @@ switches to WAL again (engine.py), leaving the database as it was (tests/store).
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from collections.abc import Sequence
 from contextlib import suppress
 
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 from orderitems.domain.enterprises import ServiceOrder
 from orderitems.domain.items import OrderItem
@@ -33,12 +35,15 @@ from orderitems.store.bulk import (
 )
 from orderitems.store.bulk_rows import (
     ITEM_COLUMNS,
+    ITEM_ID_COLUMNS,
     SERVICE_ORDER_COLUMNS,
     EncodedItems,
+    Row,
     item_insert_row,
     service_order_insert_row,
     sqlite_rows,
 )
+from orderitems.store.item_ids import ItemIdTaken
 
 __all__ = ["SqliteWriter", "item_insert_row"]
 
@@ -49,13 +54,16 @@ LOAD_CACHE_KIB = 1024 * 1024
 LOAD_JOURNAL = "DELETE"
 
 
-def _insert(table: str, columns: Sequence[str]) -> str:
+def _insert(table: str, columns: Sequence[str], *, or_ignore: bool = False) -> str:
     marks = ", ".join("?" for _ in columns)
-    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+    tail = " ON CONFLICT DO NOTHING" if or_ignore else ""
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}){tail}"
 
 
 _INSERT_ITEM = _insert("order_items", ITEM_COLUMNS)
-_INSERT_SERVICE_ORDER = _insert("service_orders", SERVICE_ORDER_COLUMNS)
+_INSERT_ITEM_ID = _insert("order_item_ids", ITEM_ID_COLUMNS)
+# A later import may add items to a service order stored before: it is kept as it is.
+_INSERT_SERVICE_ORDER = _insert("service_orders", SERVICE_ORDER_COLUMNS, or_ignore=True)
 
 
 class SqliteWriter:
@@ -121,15 +129,27 @@ class SqliteWriter:
         return self.write_encoded(sqlite_rows(items, ())) if items else 0
 
     def write_encoded(self, encoded: EncodedItems) -> int:
-        """Driver-level SQL: the tuples reach ``executemany`` untouched, and errors still
-        arrive as SQLAlchemy's (an ``IntegrityError`` for a repeated id)."""
-        if not isinstance(encoded.rows, list):
+        """Driver-level SQL: the tuples reach ``executemany`` untouched. The ids go into the
+        registry before the items, so a repeated id is refused there, by name."""
+        if not isinstance(encoded.rows, list) or not isinstance(encoded.ids, list):
             raise TypeError("SqliteWriter writes the rows of bulk_rows.sqlite_rows")
         if encoded.service_orders:
             self.connection.exec_driver_sql(_INSERT_SERVICE_ORDER, encoded.service_orders)
         if encoded.rows:
+            self._register(encoded.ids)
             self.connection.exec_driver_sql(_INSERT_ITEM, encoded.rows)
         return encoded.count
+
+    def _register(self, ids: list[Row]) -> None:
+        """``executemany`` stops at the first refused row, after inserting those before it:
+        the count of changes it made is the refused row's place."""
+        before = self.raw.total_changes
+        try:
+            self.connection.exec_driver_sql(_INSERT_ITEM_ID, ids)
+        except IntegrityError as exc:
+            refused = ids[self.raw.total_changes - before][0]
+            assert isinstance(refused, bytes)
+            raise ItemIdTaken(uuid.UUID(bytes=refused)) from exc
 
     def finish(self) -> None:
         if self.deferred:

@@ -16,6 +16,7 @@ from orderitems.domain.query import ItemQuery, PageRequest
 from orderitems.store.dialect import Dialect
 from orderitems.store.documents import encode_item, to_micros
 from orderitems.store.engine import dialect_of
+from orderitems.store.item_ids import register_items
 from orderitems.store.page_plan import CursorItem, Position, plan_page
 from orderitems.store.page_sql import Statement
 from orderitems.store.schema import order_items as t
@@ -54,8 +55,11 @@ def item_row(item: OrderItem) -> dict[str, Any]:
 
 
 def insert_items(connection: Connection, items: Iterable[OrderItem]) -> int:
-    """Insert in one statement batch; the caller's transaction makes it all or nothing."""
-    rows = [item_row(item) for item in items]
+    """Insert in one statement batch, ids registered first (item_ids.py); the caller's
+    transaction makes it all or nothing."""
+    listed = list(items)
+    register_items(connection, listed)
+    rows = [item_row(item) for item in listed]
     if rows:
         connection.execute(t.insert(), rows)
     return len(rows)

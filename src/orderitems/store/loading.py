@@ -2,8 +2,10 @@
 
 The rows go in through the engine's bulk path (``COPY`` on PostgreSQL, a prepared insert on
 SQLite, store/bulk*.py), all in one transaction, so a failed or interrupted load leaves
-nothing behind, not even a half-written batch. A batch holds either items or rows already
-encoded by ``item_encoder(engine)`` (an import makes those in worker processes).
+nothing behind, not even a half-written batch. Every item's id goes into the registry of ids
+beside it (item_ids.py), so an id stored in any enterprise is refused. A batch holds either
+items or rows already encoded by ``item_encoder(engine)`` (an import makes those in worker
+processes).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 
 from orderitems.domain.enterprises import Enterprise, Service, ServiceOrder
 from orderitems.domain.items import OrderItem
@@ -20,6 +23,7 @@ from orderitems.store.bulk_postgres import PostgresWriter
 from orderitems.store.bulk_rows import EncodedItems, ItemEncoder
 from orderitems.store.bulk_sqlite import SqliteWriter
 from orderitems.store.engine import dialect_of, refresh_statistics
+from orderitems.store.item_ids import item_id_taken
 from orderitems.store.reference import insert_services, upsert_enterprises
 
 Progress = Callable[[int], None]
@@ -46,7 +50,21 @@ def item_encoder(engine: Engine) -> ItemEncoder:
 
 
 def load(engine: Engine, batches: Iterable[Batch], *, on_progress: Progress | None = None) -> int:
-    """Write every batch in one transaction: a failed or interrupted load leaves nothing."""
+    """Write every batch in one transaction: a failed or interrupted load leaves nothing.
+
+    An item id stored already (in any enterprise) or repeated in the load raises
+    ``ItemIdTaken`` (item_ids.py), after the rollback.
+    """
+    try:
+        return _load(engine, batches, on_progress)
+    except IntegrityError as exc:
+        taken = item_id_taken(exc)
+        if taken is None:
+            raise
+        raise taken from exc
+
+
+def _load(engine: Engine, batches: Iterable[Batch], on_progress: Progress | None) -> int:
     loaded = 0
     with collector_paused(), engine.connect() as connection:
         writer = bulk_writer(connection)

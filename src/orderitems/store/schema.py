@@ -1,10 +1,12 @@
 """The tables, in one MetaData. Runs unchanged on SQLite and PostgreSQL.
 
 Every item key and index leads with ``enterprise_id`` so the items table can later be
-distributed by enterprise (docs/scaling.md). Timestamps the API filters on are stored as
-integer microseconds since the Unix epoch: one comparable type on both engines, no time-zone
-conversion in SQL. Each item also keeps its encoded API document beside the indexed
-columns, so a page is assembled from stored bytes without building Python objects per item.
+distributed by enterprise (docs/scaling.md); the registry of item ids, which makes an id
+unique across enterprises, is keyed by the id alone on purpose. Timestamps the API filters
+on are stored as integer microseconds since the Unix epoch: one comparable type on both
+engines, no time-zone conversion in SQL. Each item also keeps its encoded API document
+beside the indexed columns, so a page is assembled from stored bytes without building Python
+objects per item.
 """
 
 from __future__ import annotations
@@ -155,6 +157,21 @@ order_items = sa.Table(
     sa.Column("type", sa.String(30), nullable=False),
     sa.Column("document", sa.LargeBinary, nullable=False),
     sa.PrimaryKeyConstraint("enterprise_id", "id"),
+)
+
+# An order item id is one identity across the whole ledger, while the items' own key is per
+# enterprise (it leads with ``enterprise_id``, for distribution). This registry holds every
+# stored item's id once, so a second item with an id stored anywhere is refused (issue 12).
+# Every writer of items fills it in the same transaction (bulk writers, ``insert_items``); on
+# a distributed engine it would be sharded by ``id`` itself (docs/scaling.md). Without a rowid
+# on SQLite: the key is the table, one B-tree insert per item.
+order_item_ids = sa.Table(
+    "order_item_ids",
+    metadata,
+    sa.Column("id", CompactUuid, nullable=False),
+    sa.Column("enterprise_id", CompactUuid, nullable=False),
+    sa.PrimaryKeyConstraint("id"),
+    sqlite_with_rowid=False,
 )
 
 # The keyset order (created_us desc, id desc) closes every index that drives a page, so a
