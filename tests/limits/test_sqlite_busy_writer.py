@@ -209,7 +209,9 @@ def test_during_a_long_import_reads_answer_and_cancels_are_503_and_the_import_co
     assert cancels_while_locked, "the import held the lock while a cancel was sent"
     for response, elapsed in cancels_while_locked:
         assert_busy(response, elapsed)
-    assert set(others) <= {200, 503}, others
+    # A cancel sent as the import let go of the lock may meet it again (the import's last
+    # steps write too) and so wait past the 2 s deadline: 408 is the deadline's own answer.
+    assert set(others) <= {200, 408, 503}, others
     assert set(reads) == {200}, reads
     with served.server.client() as http:
         assert served.cancel(http, 0).status_code == 200
