@@ -301,9 +301,7 @@ def _searches(filters: Mapping[str, Any]) -> list[dict[str, Any]]:
         value = search.get(name)
         if value is None:
             continue
-        start, end = (
-            (value["StartUtc"], value["EndUtc"]) if isinstance(value, Mapping) else value
-        )
+        start, end = (value["StartUtc"], value["EndUtc"]) if isinstance(value, Mapping) else value
         start, end = (_parse(start), _parse(end))
         spans = []
         while True:

@@ -61,13 +61,17 @@ class InProcessTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         return httpx.Response(response.status_code, headers=response.headers, content=content)
 
     def close(self) -> None:
+        """What ``httpx.Client`` calls when it closes: the app keeps serving other clients."""
+
+    async def aclose(self) -> None:
+        """As ``close``, for ``httpx.AsyncClient``."""
+
+    def shutdown(self) -> None:
+        """Stop the app (its lifespan's end) and remove files of its own."""
         self.sandbox.close()
         self._stack.close()
         if self.directory is not None:
             shutil.rmtree(self.directory, ignore_errors=True)
-
-    async def aclose(self) -> None:
-        await anyio.to_thread.run_sync(self.close)
 
 
 def transport(
@@ -75,7 +79,8 @@ def transport(
 ) -> InProcessTransport:
     """An in-process transport on its own demo data (``items`` of ``seed``), or on ``copy``;
     ``settings`` are ``Settings`` fields (``strict_json=True``, ``rate_limit_requests=5``).
-    Close it when done; without ``copy`` its files are removed then."""
+    ``shutdown()`` it when done (closing a client of it does not); without ``copy`` its files
+    are removed then."""
     if copy is not None:
         return InProcessTransport(copy, settings)
     directory = Path(tempfile.mkdtemp(prefix="orderitems-"))

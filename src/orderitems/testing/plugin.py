@@ -86,7 +86,7 @@ class ServerPool:
         for server in self.servers.values():
             server.stop()
         for transport in self.transports.values():
-            transport.close()
+            transport.shutdown()
 
 
 def _key(overrides: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
