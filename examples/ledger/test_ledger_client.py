@@ -43,12 +43,24 @@ def test_smaller_pages_after_408(orderitems_sandbox):
     orderitems_sandbox.assert_complete(items, token="gross_uk", CreatedUtc=PERIOD)
 
 
+def test_survives_429_and_408(orderitems_sandbox):
+    """The README's test, as it stands there."""
+    orderitems_sandbox.fault(429, retry_after=1, count=1)
+    orderitems_sandbox.fault(408, count=1, operation="orderItems/getAll")
+    pair = orderitems_sandbox.tokens["gross_uk"]
+    client = LedgerClient(orderitems_sandbox.base_url, pair.client_token, pair.access_token)
+    items = list(client.items_created(*PERIOD))
+    assert [c.status for c in orderitems_sandbox.requests()][:2] == [429, 408]
+    orderitems_sandbox.assert_rate_respected()
+    orderitems_sandbox.assert_complete(items, token="gross_uk", CreatedUtc=PERIOD)
+
+
 def test_in_process(orderitems_transport):
     """The same app in this process: no socket, no port."""
     sandbox = orderitems_transport.sandbox
-    orderitems_sandbox_fault = sandbox.fault(429, retry_after=1, count=1)
+    injected = sandbox.fault(429, retry_after=1, count=1)
     items = list(client_for(sandbox, orderitems_transport).items_created(*PERIOD))
-    assert [c.fault_id for c in sandbox.requests(status=429)] == [orderitems_sandbox_fault["Id"]]
+    assert [c.fault_id for c in sandbox.requests(status=429)] == [injected["Id"]]
     sandbox.assert_rate_respected()
     sandbox.assert_complete(items, token="gross_uk", CreatedUtc=PERIOD)
 
