@@ -6,6 +6,7 @@ a fault, a frozen clock, a rate-limit window and log lines, then ``restore``.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -150,3 +151,16 @@ def test_matching_ids_splits_a_long_period_as_getall_pages_would(
     )
     assert app.sandbox.matching_ids(token="portfolio", CreatedUtc=year) == by_quarter
     assert len(by_quarter) > 1000
+
+
+def test_an_async_client_uses_the_same_transport(app: InProcessTransport) -> None:
+    app.sandbox.restore()
+    app.sandbox.fault(503, count=1, operation="orderItems/getAll")
+    body = app.tokens["berlin"].body(CreatedUtc=PERIOD, Limitation={"Count": 3})
+
+    async def two_requests() -> list[int]:
+        async with httpx.AsyncClient(transport=app, base_url=app.base_url) as client:
+            return [(await client.post(GET_ALL, json=body)).status_code for _ in range(2)]
+
+    assert asyncio.run(two_requests()) == [503, 200]
+    assert [call.status for call in app.sandbox.requests(token="berlin")] == [503, 200]
