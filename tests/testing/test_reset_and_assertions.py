@@ -86,6 +86,7 @@ def test_restore_puts_back_rows_and_forgets_sandbox_state(
     started = time.perf_counter()
     app.sandbox.restore()
     elapsed_ms = (time.perf_counter() - started) * 1000
+    print(f"restore of 20,000 items after a cancel of 10: {elapsed_ms:.1f} ms")  # noqa: T201
 
     sample = stored_ids[:50] + changed
     assert _rows(app.copy.live, sample) == _rows(app.copy.pristine, sample)
