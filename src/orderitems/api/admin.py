@@ -107,6 +107,8 @@ class LoggedView(Wire, frozen=True):
     message: str | None
     fault_id: int | None
     items: int | None = None
+    #: A 429's ``Retry-After``: the limiter's, or the injected fault's (None: no header).
+    retry_after: int | None = None
 
 
 _encoder = msgspec.json.Encoder()
@@ -181,7 +183,13 @@ def fault_view(rule: FaultRule) -> FaultView:
     )
 
 
-def logged_view(entry: LoggedRequest) -> LoggedView:
+def logged_view(entry: LoggedRequest, fault_waits: dict[int, int | None]) -> LoggedView:
+    detail = read_detail(entry.detail)
+    retry_after = None
+    if entry.status == 429 and entry.fault_id is not None:
+        retry_after = fault_waits.get(entry.fault_id)
+    elif entry.status == 429 and detail is not None and detail.window is not None:
+        retry_after = detail.window.oldest_leaves_in_seconds
     return LoggedView(
         at_utc=_utc(entry.at_us),
         request_id=entry.request_id,
@@ -193,7 +201,8 @@ def logged_view(entry: LoggedRequest) -> LoggedView:
         latency_ms=round(entry.latency_ms, 3),
         message=entry.message,
         fault_id=entry.fault_id,
-        items=None if (detail := read_detail(entry.detail)) is None else detail.items,
+        items=None if detail is None else detail.items,
+        retry_after=retry_after,
     )
 
 
@@ -308,7 +317,11 @@ class Admin:
         if not raw.isdigit() or int(raw) < 1:
             raise InvalidInput("Invalid limit: a positive whole number.", field="limit")
         limit = min(int(raw), self.settings.request_log_size)
-        return _json([logged_view(entry) for entry in await self.sandbox.requests(limit)])
+        entries = await self.sandbox.requests(limit)
+        waits: dict[int, int | None] = {}
+        if any(entry.status == 429 and entry.fault_id is not None for entry in entries):
+            waits = {rule.id: rule.retry_after for rule in await self.sandbox.faults()}
+        return _json([logged_view(entry, waits) for entry in entries])
 
     async def clear_requests(self, _request: Request) -> Response:
         await self.sandbox.clear_requests()
