@@ -8,10 +8,16 @@ reading of the published document, not a correction of it.
 ``check_response`` is the every-response gate: the ``http`` fixture runs it on every answer
 the suite receives (``tests/conftest.py``), so a body that strays from the contract fails the
 test that caused it.
+
+A drift drill (api/drills.py) marks its answers with ``DRILL_HEADER``. Those are checked
+against the contract plus the drill's additions (``drilled_spec``: its property names allowed
+on every object, its values added to the enums it changes) and nothing more; the additions
+found are reported in ``response.extensions["drill_additions"]`` (``drill_additions``).
 """
 
 from __future__ import annotations
 
+import copy
 from functools import cache
 from typing import Any
 
@@ -20,6 +26,12 @@ from jsonschema.exceptions import ValidationError
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
 from orderitems.api.contract import errata, official_contract, served_contract
+from orderitems.api.drills import (
+    ADDED_PROPERTIES,
+    DRILL_HEADER,
+    ENUM_SCHEMAS,
+    ENUM_VALUES,
+)
 
 #: Statuses the server answers on the contract's paths although the contract does not list
 #: them, always with the error body (docs/compatibility.md, "Statuses"): 404 for a path in
@@ -66,6 +78,56 @@ def corrected_spec() -> dict[str, Any]:
     return spec
 
 
+@cache
+def drilled_spec() -> dict[str, Any]:
+    """The served document plus a drill's additions, and nothing else: every name a drill may
+    add is an allowed property (any value) of every object, and the enums a drill changes
+    list its values too. Unknown tax codes need nothing: the contract types codes as strings."""
+    spec = copy.deepcopy(corrected_spec())
+    schemas = spec["components"]["schemas"]
+    for schema in schemas.values():
+        if "properties" in schema:
+            for name in sorted(ADDED_PROPERTIES):
+                schema["properties"].setdefault(name, {})
+    for drilled, schema_name in ENUM_SCHEMAS.items():
+        schemas[schema_name]["enum"] = [*schemas[schema_name]["enum"], *ENUM_VALUES[drilled]]
+    # The legacy coproduct: a new discriminator is a new legacy type, its Value a new shape.
+    schemas["OrderItemTypeOld"]["enum"] += ENUM_VALUES["DataDiscriminator"]
+    legacy_data = schemas["OrderItemOld"]["properties"]["Data"]["properties"]
+    new_value = {"type": "object", "required": ["Code"], "properties": {"Code": {"type": "string"}}}
+    legacy_data["Value"] = {"anyOf": [legacy_data["Value"], new_value]}
+    return spec
+
+
+#: The properties whose values a drill changes, and the values it may give them.
+_DRILLED_VALUES = {
+    "Type": ENUM_VALUES["Type"],
+    "Discriminator": ENUM_VALUES["DataDiscriminator"],
+    "AccountingState": ENUM_VALUES["AccountingState"],
+    "RevenueType": ENUM_VALUES["RevenueType"],
+    "Code": ENUM_VALUES["TaxCode"],
+    "TaxRateCode": ENUM_VALUES["TaxCode"],
+}
+
+
+def drill_additions(node: Any, path: str = "") -> list[str]:
+    """Where a drilled answer departs from the contract: each added property and each
+    unknown value, by its path (``OrderItems[3].Type: value 'ParkingFee'``)."""
+    found: list[str] = []
+    if isinstance(node, list):
+        for index, child in enumerate(node):
+            found += drill_additions(child, f"{path}[{index}]")
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            where = f"{path}.{key}" if path else key
+            if key in ADDED_PROPERTIES:
+                found.append(f"{where}: property")
+            elif isinstance(value, str) and value in _DRILLED_VALUES.get(key, ()):
+                found.append(f"{where}: value {value!r}")
+            found += drill_additions(value, where)
+    return found
+
+
 def errata_fields() -> set[tuple[str, str]]:
     """(schema, property) of every erratum on a property, e.g. ("OrderItemOld", "CreatedUtc")."""
     fields = set()
@@ -77,15 +139,19 @@ def errata_fields() -> set[tuple[str, str]]:
 
 
 @cache
-def _validator(schema_name: str, errata: bool = True) -> OAS30Validator:
-    spec = corrected_spec() if errata else official_spec()
+def _validator(schema_name: str, errata: bool = True, drilled: bool = False) -> OAS30Validator:
+    spec = drilled_spec() if drilled else corrected_spec() if errata else official_spec()
     schema = {"$ref": f"#/components/schemas/{schema_name}", "components": spec["components"]}
     return OAS30Validator(schema, format_checker=oas30_format_checker)
 
 
-def schema_errors(body: Any, schema_name: str, *, errata: bool = True) -> list[ValidationError]:
-    """Every violation, ordered by where it is; ``errata=False`` reads the spec as published."""
-    return sorted(_validator(schema_name, errata).iter_errors(body), key=lambda e: list(e.path))
+def schema_errors(
+    body: Any, schema_name: str, *, errata: bool = True, drilled: bool = False
+) -> list[ValidationError]:
+    """Every violation, ordered by where it is; ``errata=False`` reads the spec as published,
+    ``drilled=True`` allows a drill's additions."""
+    validator = _validator(schema_name, errata, drilled)
+    return sorted(validator.iter_errors(body), key=lambda e: list(e.path))
 
 
 def assert_matches_schema(body: Any, schema_name: str) -> None:
@@ -133,9 +199,10 @@ def response_problems(method: str, path: str, status: int, headers: Any, body: b
         document = httpx.Response(status, content=body).json()
     except ValueError as exc:
         return [f"the body is not JSON ({exc}): {body[:200]!r}"]
+    drilled = DRILL_HEADER in headers and status == 200
     return [
         f"{schema_name} {list(e.path)}: {e.message}"[:500]
-        for e in schema_errors(document, schema_name)[:20]
+        for e in schema_errors(document, schema_name, drilled=drilled)[:20]
     ]
 
 
@@ -150,3 +217,5 @@ def check_response(response: httpx.Response) -> None:
         f"{request.method} {request.url.path} -> {response.status_code} breaks the contract "
         "(tests/contract.py, check_response):\n  " + "\n  ".join(problems)
     )
+    if DRILL_HEADER in response.headers and response.status_code == 200:
+        response.extensions["drill_additions"] = drill_additions(response.json())

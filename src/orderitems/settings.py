@@ -34,6 +34,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     strict_paths: bool = False
     #: Require exact PascalCase property names and reject unknown properties.
     strict_json: bool = False
+    #: How long a getAll time filter may be: ``calendar`` (3 calendar months, the day
+    #: clamped) or ``days:N`` (at most N days) (docs/behaviour.md#intervals).
+    interval_limit: Annotated[str, msgspec.Meta(pattern=r"^(calendar|days:[1-9][0-9]{0,3})$")] = (
+        "calendar"
+    )
     #: Whether ``AccountIds`` alone satisfies getAll's "at least one filter" rule.
     account_ids_qualify: bool = True
     #: Answer the deprecated ``reservations/getAllItems`` with 400 pointing to getAll, to

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from orderitems.domain.errors import InvalidInput
-from orderitems.domain.filters import MAX_INTERVAL_MONTHS
+from orderitems.domain.filters import MAX_INTERVAL_MONTHS, IntervalLimit
 from orderitems.domain.items import AccountingState, OrderItemType
 from orderitems.domain.query import (
     QUALIFYING_FILTERS,
@@ -335,3 +335,37 @@ def test_build_item_query_ids_are_the_set_of_the_given_ids(
 ) -> None:
     built = build_item_query(service_ids=list(ids) * copies)
     assert built.service_ids == frozenset(ids)
+
+
+# --- the interval limit in days (ORDERITEMS_INTERVAL_LIMIT=days:N) --------------------------
+
+
+def test_parse_time_interval_counts_days_under_a_days_limit() -> None:
+    days = IntervalLimit.parse("days:90")
+    start = utc(2025, 1, 31)
+    assert parse_time_interval("UpdatedUtc", start, utc(2025, 5, 1), limit=days).end == utc(
+        2025, 5, 1
+    )
+    with pytest.raises(InvalidInput, match="90 days"):
+        parse_time_interval("UpdatedUtc", start, utc(2025, 5, 1, 0, 0, 1), limit=days)
+    with pytest.raises(InvalidInput, match="3 months"):
+        parse_time_interval("UpdatedUtc", start, utc(2025, 5, 1))
+
+
+@given(moments)
+def test_days_92_accepts_every_interval_the_calendar_rule_accepts(start: datetime) -> None:
+    """Three calendar months are at most 92 days (Jul to Sep, Oct to Dec), so ``days:92`` is a
+    loosening: no client that keeps to the calendar rule is refused by it."""
+    end = add_months(start, MAX_INTERVAL_MONTHS)
+    assert parse_time_interval("CreatedUtc", start, end, limit=IntervalLimit.parse("days:92"))
+
+
+@pytest.mark.parametrize("text", ["calendar", "days:1", "days:92", "days:9999"])
+def test_an_interval_limit_reads_back_as_written(text: str) -> None:
+    assert str(IntervalLimit.parse(text)) == text
+
+
+@pytest.mark.parametrize("text", ["", "days", "days:0", "days:10000", "days:+5", "months:3"])
+def test_a_malformed_interval_limit_is_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="calendar"):
+        IntervalLimit.parse(text)

@@ -27,7 +27,7 @@ def test_every_redis_call_on_a_dead_redis_is_unavailable() -> None:
         with pytest.raises(Unavailable, match=r"shared state \(Redis\) is unavailable"):
             await RedisWindow(state).hit(b"k" * 32, now_us=1, window_us=10, limit=1)
         with pytest.raises(Unavailable):
-            await state.faults_and_clock()
+            await state.faults_clock_and_drill()
         with pytest.raises(Unavailable):
             await state.add_fault(FaultRule(status=503))
         await state.close()

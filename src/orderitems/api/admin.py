@@ -1,4 +1,4 @@
-"""The sandbox admin API under ``/_sandbox/``: faults, clock, request log, limits, reset.
+"""The sandbox admin API under ``/_sandbox/``: faults, clock, drill, request log, limits, reset.
 
 It exists only when the server runs in sandbox or demo mode, or read-only for ``--console``
 (otherwise every path under it is an ordinary 404), and answers only a request with
@@ -28,6 +28,7 @@ from orderitems.access.admin_token import (
 )
 from orderitems.access.tokens import hash_token
 from orderitems.api.admin_console import ConsoleQueries
+from orderitems.api.admin_drills import DrillRoutes
 from orderitems.api.request_detail import read_detail
 from orderitems.api.routes import OPERATIONS, find_operation
 from orderitems.api.sandbox import (
@@ -241,6 +242,8 @@ class Admin:
             ("DELETE", "/limits"): self.clear_limits,
             ("POST", "/reset"): self.reset,
         }
+        drills = DrillRoutes(sandbox, operation_key=operation_key, operation_name=operation_name)
+        self.routes.update(drills.routes)
         queries = ConsoleQueries(settings, engine=engine, sandbox=sandbox, window=window)
         self.routes.update(queries.routes)
         self.tail_routes = queries.tail_routes
@@ -258,7 +261,7 @@ class Admin:
         if self.read_only and request.method != "GET" and path not in READ_ONLY_POSTS:
             raise Forbidden(
                 "The admin API is read-only: only a server started with --sandbox or --demo"
-                " changes faults, the clock, limits or data."
+                " changes faults, the clock, drills, limits or data."
             )
         route = self.routes.get((request.method, path))
         if route is not None:

@@ -27,6 +27,7 @@ from orderitems.api.sandbox import clock_for
 from orderitems.api.wire import TimeFilterInterval, Wire, decode_request
 from orderitems.domain.cancellation import CancelPlan
 from orderitems.domain.errors import InvalidInput, NotFound
+from orderitems.domain.filters import IntervalLimit
 from orderitems.domain.items import AccountingState, OrderItemType
 from orderitems.domain.query import (
     PageRequest,
@@ -121,8 +122,12 @@ class LoggedDetailView(Wire, frozen=True):
     detail: RequestDetail | None
 
 
-def _interval(name: str, value: TimeFilterInterval | None) -> TimeInterval | None:
-    return None if value is None else parse_time_interval(name, value.start_utc, value.end_utc)
+def _interval(
+    name: str, value: TimeFilterInterval | None, limit: IntervalLimit
+) -> TimeInterval | None:
+    if value is None:
+        return None
+    return parse_time_interval(name, value.start_utc, value.end_utc, limit=limit)
 
 
 class ConsoleQueries:
@@ -262,12 +267,13 @@ class ConsoleQueries:
     async def items(self, request: Request) -> Response:
         """A page of one enterprise's items, in getAll's order and with its filters' rules."""
         search = decode_request(await request.body(), ItemSearch, strict=False)
+        limit = IntervalLimit.parse(self.settings.interval_limit)
         query = build_item_query(
-            created=_interval("CreatedUtc", search.created_utc),
-            updated=_interval("UpdatedUtc", search.updated_utc),
-            consumed=_interval("ConsumedUtc", search.consumed_utc),
-            canceled=_interval("CanceledUtc", search.canceled_utc),
-            closed=_interval("ClosedUtc", search.closed_utc),
+            created=_interval("CreatedUtc", search.created_utc, limit),
+            updated=_interval("UpdatedUtc", search.updated_utc, limit),
+            consumed=_interval("ConsumedUtc", search.consumed_utc, limit),
+            canceled=_interval("CanceledUtc", search.canceled_utc, limit),
+            closed=_interval("ClosedUtc", search.closed_utc, limit),
             accounting_states=search.accounting_states,
             types=search.types,
             service_order_ids=search.service_order_ids,

@@ -39,6 +39,7 @@ from orderitems.api.console import Console
 from orderitems.api.contract import served_bytes
 from orderitems.api.database_faults import unavailable_for
 from orderitems.api.deadline import Watchdog, WorkLimits
+from orderitems.api.drills import drilled_response
 from orderitems.api.errors import domain_error_response, server_error_response
 from orderitems.api.health import PROBE_PATHS, Readiness, draining_of, probe_response
 from orderitems.api.metrics import Metrics
@@ -56,7 +57,7 @@ from orderitems.domain.errors import (
     Unavailable,
 )
 from orderitems.settings import Settings
-from orderitems.state.records import LoggedRequest
+from orderitems.state.records import DrillSetting, LoggedRequest
 from orderitems.state.shared import SharedState, open_state
 from orderitems.store.connect_errors import open_existing
 
@@ -356,8 +357,9 @@ class Dispatcher:
         assert self.shared is not None, "the lifespan opens the shared stores"
         clock = system_clock
         database_delay = 0.0
+        drill: DrillSetting | None = None
         if self.sandboxed:
-            fault, setting = await self.shared.sandbox.prepare(
+            fault, setting, drill = await self.shared.sandbox.prepare(
                 exchange.operation.lower(), exchange.token_hash
             )
             clock = sandbox.clock_for(setting)
@@ -386,7 +388,10 @@ class Dispatcher:
                 self.watchdog, self.settings.deadline_seconds, database_delay=database_delay
             ),
         )
-        return await route.operation(call)
+        response = await route.operation(call)
+        if drill is not None and response.status_code == 200:
+            response = drilled_response(response, drill)
+        return response
 
 
 def create_app(

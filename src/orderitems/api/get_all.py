@@ -9,7 +9,12 @@ from orderitems.access.tokens import Principal, authenticate, resolve_scope
 from orderitems.api.call import Call
 from orderitems.api.currency import convert_documents, load_converter
 from orderitems.api.wire import GET_ALL_REQUEST, GetAllRequest
-from orderitems.domain.filters import GET_ALL_FILTERS, FilterKind, qualifying_filters
+from orderitems.domain.filters import (
+    GET_ALL_FILTERS,
+    FilterKind,
+    IntervalLimit,
+    qualifying_filters,
+)
 from orderitems.domain.query import (
     FilterValue,
     ItemQuery,
@@ -24,12 +29,17 @@ from orderitems.store.items import Page, select_page
 def item_query(request: GetAllRequest, settings: Settings) -> ItemQuery:
     """Each declared filter's value (domain/filters.py), intervals checked as they are read."""
     given: dict[str, FilterValue] = {}
+    limit = IntervalLimit.parse(settings.interval_limit)
     for spec in GET_ALL_FILTERS:
         value = request.filter_value(spec)
         if value is not None and spec.kind is FilterKind.INTERVAL:
             assert spec.max_months is not None
             value = parse_time_interval(
-                spec.wire, value.start_utc, value.end_utc, max_months=spec.max_months
+                spec.wire,
+                value.start_utc,
+                value.end_utc,
+                max_months=spec.max_months,
+                limit=limit,
             )
         given[spec.field] = value
     qualifying = qualifying_filters(account_ids_qualify=settings.account_ids_qualify)

@@ -18,13 +18,18 @@ from orderitems.api.admin import PREFIX
 from orderitems.cli.common import console, settings_from
 
 app = typer.Typer(
-    help="Control a running sandbox or demo server: faults, clock, request log, reset.",
+    help="Control a running sandbox or demo server: faults, clock, drills, request log, reset.",
     no_args_is_help=True,
 )
 fault_app = typer.Typer(help="Inject faults into the next requests.", no_args_is_help=True)
 clock_app = typer.Typer(help="Freeze or set the server's clock.", no_args_is_help=True)
+drill_app = typer.Typer(
+    help="Make answers look like a future API version: unknown properties and enum values.",
+    no_args_is_help=True,
+)
 app.add_typer(fault_app, name="fault")
 app.add_typer(clock_app, name="clock")
+app.add_typer(drill_app, name="drill")
 
 
 class Target:
@@ -174,6 +179,55 @@ def release_clock(context: typer.Context) -> None:
     _show(context.obj.send("DELETE", "/clock"))
 
 
+@drill_app.command("start")
+def start_drill(
+    context: typer.Context,
+    seed: Annotated[
+        int | None, typer.Option(min=0, help="Replay a drill with its seed (default: drawn).")
+    ] = None,
+    percent: Annotated[
+        float, typer.Option(min=0, max=100, help="Share of items given unknown enum values.")
+    ] = 25.0,
+    enum: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Which values change (repeat): Type, DataDiscriminator, AccountingState,"
+            " RevenueType, TaxCode (default: all)."
+        ),
+    ] = None,
+    no_properties: Annotated[
+        bool, typer.Option("--no-properties", help="Add no unknown properties.")
+    ] = False,
+    operation: Annotated[
+        str | None, typer.Option(help="Only this operation, e.g. orderItems/getAll.")
+    ] = None,
+    access_token: Annotated[str | None, typer.Option(help="Only this AccessToken.")] = None,
+) -> None:
+    """Start a drift drill (replacing any other); prints it with its seed."""
+    body = {
+        "Seed": seed,
+        "Percent": percent,
+        "Enums": enum or None,
+        "Properties": not no_properties,
+        "Operation": operation,
+        "AccessToken": access_token,
+    }
+    _show(context.obj.send("PUT", "/drill", {k: v for k, v in body.items() if v is not None}))
+
+
+@drill_app.command("show")
+def show_drill(context: typer.Context) -> None:
+    """The drill running now (null: none)."""
+    _show(context.obj.send("GET", "/drill"))
+
+
+@drill_app.command("stop")
+def stop_drill(context: typer.Context) -> None:
+    """Stop the drill: answers are the contract's again."""
+    context.obj.send("DELETE", "/drill")
+    console.print("No drill")
+
+
 @app.command("requests")
 def list_requests(
     context: typer.Context,
@@ -199,7 +253,7 @@ def clear_limits(context: typer.Context) -> None:
 
 @app.command("reset")
 def reset(context: typer.Context) -> None:
-    """Regenerate the demo data from its seed, and forget faults, clock, log and limits."""
+    """Regenerate the demo data from its seed; forget faults, clock, drill, log and limits."""
     answer = context.obj.send("POST", "/reset")
     console.print(f"Reset: {answer['Items']} demo items in {answer['Seconds']:.1f} s")
 

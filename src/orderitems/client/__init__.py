@@ -62,6 +62,7 @@ from orderitems.client.queries import (
     split_period,
 )
 from orderitems.client.retry import RetryPolicy
+from orderitems.client.sandbox import Sandbox
 from orderitems.client.sync import LOCALHOST, MEWS_DEMO, MEWS_PRODUCTION, Client
 
 __all__ = [
@@ -105,6 +106,7 @@ __all__ = [
     "ReservationItems",
     "RetryPolicy",
     "RevenueType",
+    "Sandbox",
     "ServerError",
     "TaxBreakdown",
     "TaxBreakdownItem",

@@ -18,7 +18,13 @@ from orderitems.client.batches import CancelResult, cancel_flow, get_all_items_f
 from orderitems.client.flow import GET_ALL, Core, Flow, Reply, Send
 from orderitems.client.models import OrderItem, OrderItemPage, ReservationItems
 from orderitems.client.paging import Pager, Walk, parse_page
-from orderitems.client.queries import GetAllRequest, OrderItemFilter, Period, plan_requests
+from orderitems.client.queries import (
+    GetAllRequest,
+    OrderItemFilter,
+    Period,
+    interval_days,
+    plan_requests,
+)
 from orderitems.client.retry import RetryPolicy
 from orderitems.client.sync import CLIENT_NAME, LOCALHOST
 
@@ -39,6 +45,7 @@ class AsyncClient:
         timeout: float = 60.0,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+        interval_limit: str = "calendar",
     ) -> None:
         """As ``Client.__init__``; ``transport`` is an async transport, ``sleep`` awaitable."""
         self.core = Core(
@@ -50,6 +57,8 @@ class AsyncClient:
         )
         self.http = httpx.AsyncClient(timeout=timeout, transport=transport)
         self.sleep = sleep
+        interval_days(interval_limit)  # refuse a typo now, not at the first fetch
+        self.interval_limit = interval_limit
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -132,7 +141,11 @@ class AsyncClient:
             accounting_states=accounting_states,
             types=types,
         )
-        walk = Walk(self.core, plan_requests(query, page_size=page_size), deduplicate=deduplicate)
+        walk = Walk(
+            self.core,
+            plan_requests(query, page_size=page_size, interval_limit=self.interval_limit),
+            deduplicate=deduplicate,
+        )
         while not walk.finished:
             for item in await self.drive(walk.next_items()):
                 yield item

@@ -1,8 +1,9 @@
 """Request bodies, and how one unlimited question becomes requests the API accepts.
 
-The API caps each time filter at 3 calendar months and each id list at 1000 (``AccountIds``
-100). ``plan_requests`` splits an ``OrderItemFilter`` of any size into the product of
-consecutive windows and id chunks. Windows are half-open and chained, ``[s0, s1), [s1, s2)``,
+The API caps each time filter at 3 calendar months (a server may count days instead:
+``interval_limit="days:N"``) and each id list at 1000 (``AccountIds`` 100).
+``plan_requests`` splits an ``OrderItemFilter`` of any size into the product of consecutive
+windows and id chunks. Windows are half-open and chained, ``[s0, s1), [s1, s2)``,
 which is exactly how the API reads ``StartUtc <= t < EndUtc``: an item at a boundary falls in
 one window only, and none falls between two.
 """
@@ -14,7 +15,7 @@ import itertools
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import msgspec
@@ -161,8 +162,22 @@ def _utc(moment: datetime, what: str) -> datetime:
     return moment.astimezone(UTC)
 
 
-def split_period(start: datetime, end: datetime, *, months: int = MAX_MONTHS) -> list[TimeFilter]:
-    """Consecutive half-open windows of at most ``months`` calendar months covering the period.
+def interval_days(interval_limit: str) -> int | None:
+    """The server's interval rule, as its ``ORDERITEMS_INTERVAL_LIMIT`` says: ``calendar``
+    (None: 3 calendar months, as Mews documents) or ``days:N`` (at most N days)."""
+    if interval_limit == "calendar":
+        return None
+    kind, _, number = interval_limit.partition(":")
+    if kind == "days" and number.isdigit() and int(number) >= 1:
+        return int(number)
+    raise ValueError(f"interval_limit is 'calendar' or 'days:N', not {interval_limit!r}")
+
+
+def split_period(
+    start: datetime, end: datetime, *, months: int = MAX_MONTHS, days: int | None = None
+) -> list[TimeFilter]:
+    """Consecutive half-open windows of at most ``months`` calendar months (or ``days`` days,
+    when given) covering the period.
 
     Each window starts where the previous one ended, so together they match exactly what the
     one long filter would. ``start == end`` stays a single instant filter.
@@ -175,8 +190,9 @@ def split_period(start: datetime, end: datetime, *, months: int = MAX_MONTHS) ->
     windows: list[TimeFilter] = []
     while start < end:
         try:
-            stop = min(add_months(start, months), end)
-        except ValueError:  # past year 9999: whatever is left fits
+            longest = add_months(start, months) if days is None else start + timedelta(days=days)
+            stop = min(longest, end)
+        except (ValueError, OverflowError):  # past year 9999: whatever is left fits
             stop = end
         windows.append(TimeFilter(start_utc=start, end_utc=stop))
         start = stop
@@ -201,23 +217,31 @@ def _distinct(values: Sequence[str] | None) -> tuple[str, ...] | None:
     return None if values is None else tuple(dict.fromkeys(values))
 
 
-def _windows(period: Period | None, months: int | None) -> list[TimeFilter | None]:
+def _windows(
+    period: Period | None, months: int | None, days: int | None
+) -> list[TimeFilter | None]:
     assert months is not None
-    return [None] if period is None else list(split_period(*period, months=months))
+    return [None] if period is None else list(split_period(*period, months=months, days=days))
 
 
-def plan_requests(query: OrderItemFilter, *, page_size: int = MAX_COUNT) -> list[GetAllRequest]:
+def plan_requests(
+    query: OrderItemFilter, *, page_size: int = MAX_COUNT, interval_limit: str = "calendar"
+) -> list[GetAllRequest]:
     """Every getAll request needed to answer ``query``, each within the API's limits.
+
+    ``interval_limit`` is the server's interval rule: ``calendar`` (Mews) windows of 3 calendar
+    months, ``days:N`` windows of N days.
 
     The product of time windows (chronological) and id chunks partitions the question, so each
     matching item is answered by exactly one request, unless it changes while being fetched.
     """
     if not 1 <= page_size <= MAX_COUNT:
         raise ValueError(f"page_size must be 1..{MAX_COUNT}, not {page_size}")
+    days = interval_days(interval_limit)
     intervals = [f for f in GET_ALL_FILTERS if f.kind == "interval"]
     listed = [f for f in GET_ALL_FILTERS if f.kind == "ids"]
     windows = itertools.product(
-        *(_windows(getattr(query, f.attribute), f.max_months) for f in intervals)
+        *(_windows(getattr(query, f.attribute), f.max_months, days) for f in intervals)
     )
     chunks = itertools.product(
         _ids(query.enterprise_ids, MAX_IDS),

@@ -14,7 +14,13 @@ from orderitems.client.batches import CancelResult, cancel_flow, get_all_items_f
 from orderitems.client.flow import GET_ALL, Core, Flow, Reply, Send
 from orderitems.client.models import OrderItem, OrderItemPage, ReservationItems
 from orderitems.client.paging import Pager, Walk, parse_page
-from orderitems.client.queries import GetAllRequest, OrderItemFilter, Period, plan_requests
+from orderitems.client.queries import (
+    GetAllRequest,
+    OrderItemFilter,
+    Period,
+    interval_days,
+    plan_requests,
+)
 from orderitems.client.retry import RetryPolicy
 
 LOCALHOST = "http://127.0.0.1:8000"
@@ -46,6 +52,7 @@ class Client:
         timeout: float = 60.0,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        interval_limit: str = "calendar",
     ) -> None:
         """Configure where and as whom; nothing is sent until a method is called.
 
@@ -59,6 +66,9 @@ class Client:
             timeout: seconds to wait for an answer before treating it as a connection failure.
             transport: an httpx transport to send through (tests, proxies, ``MockTransport``).
             sleep: how to wait between retries; tests pass a recorder instead of sleeping.
+            interval_limit: how the server bounds a time filter: ``calendar`` (3 calendar
+                months, as Mews documents) or ``days:N`` for an orderitems server started
+                with ``ORDERITEMS_INTERVAL_LIMIT=days:N``; long periods are split to fit.
         """
         self.core = Core(
             base_url=base_url,
@@ -69,6 +79,8 @@ class Client:
         )
         self.http = httpx.Client(timeout=timeout, transport=transport)
         self.sleep = sleep
+        interval_days(interval_limit)  # refuse a typo now, not at the first fetch
+        self.interval_limit = interval_limit
 
     def __enter__(self) -> Client:
         return self
@@ -149,7 +161,8 @@ class Client:
         Filters combine with AND; the values within one list with OR. At least one of the
         ids lists or ``created_utc``, ``updated_utc``, ``closed_utc`` must be given (the API's
         rule; otherwise ``BadRequest``). Periods longer than 3 months are split into
-        consecutive half-open calendar-month windows; id lists longer than the API takes
+        consecutive half-open calendar-month windows (of ``interval_limit`` days, if set); id
+        lists longer than the API takes
         (1000, ``account_ids`` 100) into chunks.
 
         Args:
@@ -196,7 +209,11 @@ class Client:
             accounting_states=accounting_states,
             types=types,
         )
-        walk = Walk(self.core, plan_requests(query, page_size=page_size), deduplicate=deduplicate)
+        walk = Walk(
+            self.core,
+            plan_requests(query, page_size=page_size, interval_limit=self.interval_limit),
+            deduplicate=deduplicate,
+        )
         while not walk.finished:
             yield from self.drive(walk.next_items())
 

@@ -23,6 +23,37 @@ MAX_ACCOUNT_IDS = 100
 MAX_VALUES = 1000
 #: The longest time filter, in calendar months (contract ``x-max-interval-in-months``).
 MAX_INTERVAL_MONTHS = 3
+#: The longest ``days:N`` the interval setting accepts (about 27 years; any longer is a typo).
+MAX_INTERVAL_DAYS = 9999
+
+
+@dataclass(frozen=True, slots=True)
+class IntervalLimit:
+    """How long a time filter may be (docs/behaviour.md#intervals): ``calendar`` months with the
+    day clamped (the default, the contract's ``x-max-interval-in-months``), or ``days:N``
+    (chosen for clients that walk fixed-length windows; the contract does not say how Mews
+    measures)."""
+
+    months: int = MAX_INTERVAL_MONTHS
+    days: int | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> IntervalLimit:
+        """``calendar`` or ``days:N`` (N in 1..MAX_INTERVAL_DAYS); anything else is a ValueError."""
+        if text == "calendar":
+            return cls()
+        kind, _, number = text.partition(":")
+        if kind == "days" and number.isdigit() and 1 <= int(number) <= MAX_INTERVAL_DAYS:
+            return cls(days=int(number))
+        raise ValueError(
+            f"the interval limit is 'calendar' or 'days:N' (N 1..{MAX_INTERVAL_DAYS}), not {text!r}"
+        )
+
+    def __str__(self) -> str:
+        return "calendar" if self.days is None else f"days:{self.days}"
+
+
+CALENDAR_MONTHS = IntervalLimit()
 
 
 class FilterKind(enum.Enum):

@@ -7,13 +7,15 @@ import calendar
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from orderitems.domain.errors import InvalidInput
 from orderitems.domain.filters import (
+    CALENDAR_MONTHS,
     FILTERS_BY_FIELD,
     MAX_INTERVAL_MONTHS,
     FilterKind,
+    IntervalLimit,
     qualifying_filters,
 )
 from orderitems.domain.items import AccountingState, OrderItemType
@@ -59,8 +61,10 @@ def parse_time_interval(
     end: datetime | None,
     *,
     max_months: int = MAX_INTERVAL_MONTHS,
+    limit: IntervalLimit = CALENDAR_MONTHS,
 ) -> TimeInterval:
-    """Both ends required, Start <= End, at most ``max_months`` calendar months long."""
+    """Both ends required, Start <= End, at most ``max_months`` calendar months long, or
+    ``limit.days`` days when the limit counts days (docs/behaviour.md#intervals)."""
     if start is None or end is None:
         missing = "StartUtc" if start is None else "EndUtc"
         raise InvalidInput(f"Invalid {name}: {name}.{missing} is required.", field=name)
@@ -74,13 +78,17 @@ def parse_time_interval(
         raise InvalidInput(
             f"Invalid {name}: {name}.StartUtc must not be after {name}.EndUtc.", field=name
         )
+    length = f"{max_months} months" if limit.days is None else f"{limit.days} days"
     try:
-        latest_end = add_months(start, max_months)
-    except ValueError:  # past 9999-12-31: no end the calendar can hold is too far
+        if limit.days is None:
+            latest_end = add_months(start, max_months)
+        else:
+            latest_end = start + timedelta(days=limit.days)
+    except (ValueError, OverflowError):  # past 9999-12-31: no end the calendar holds is too far
         return TimeInterval(start, end)
     if end > latest_end:
         raise InvalidInput(
-            f"Invalid {name}: the interval must not be longer than {max_months} months"
+            f"Invalid {name}: the interval must not be longer than {length}"
             f" (EndUtc at most {latest_end.isoformat()}).",
             field=name,
         )

@@ -38,6 +38,25 @@ class ClockSetting(msgspec.Struct, frozen=True):
 SYSTEM_CLOCK = ClockSetting()
 
 
+class DrillSetting(msgspec.Struct, frozen=True, kw_only=True):
+    """A drift drill (docs/behaviour.md#faults-and-sandbox): answers made to look like a future
+    version of the API, the same for the same ``seed``. ``enums`` names which enum-like values
+    change on ``percent`` of the items; ``operation`` and ``token_hash`` (hex) narrow it."""
+
+    seed: int
+    properties: bool = True
+    percent: float = 0.0
+    enums: tuple[str, ...] = ()
+    operation: str | None = None
+    token_hash: str | None = None
+
+    def applies_to(self, operation: str | None, token_hash: bytes | None) -> bool:
+        return (self.operation is None or self.operation == operation) and (
+            self.token_hash is None
+            or (token_hash is not None and self.token_hash == token_hash.hex())
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class LoggedRequest:
     """One line of the request log; the token is kept as its hash and labelled when read."""

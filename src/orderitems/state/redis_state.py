@@ -18,7 +18,13 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from orderitems.state.failures import redis_state
-from orderitems.state.records import SYSTEM_CLOCK, ClockSetting, FaultRule, LoggedRequest
+from orderitems.state.records import (
+    SYSTEM_CLOCK,
+    ClockSetting,
+    DrillSetting,
+    FaultRule,
+    LoggedRequest,
+)
 
 # Sliding window on a sorted set scored by time: drop what left the window, then admit while
 # below the limit. Returns -1 when admitted, else microseconds until the oldest leaves.
@@ -217,14 +223,33 @@ class RedisState:
         return int(cast(int, used)) == 1
 
     @redis_state
-    async def faults_and_clock(self) -> tuple[list[FaultRule], ClockSetting]:
+    async def faults_clock_and_drill(
+        self,
+    ) -> tuple[list[FaultRule], ClockSetting, DrillSetting | None]:
         """What every sandboxed request needs, in one round trip."""
         async with self.client.pipeline(transaction=False) as pipe:
             pipe.hgetall(self._key("faults"))
             pipe.hgetall(self._key("faults", "remaining"))
             pipe.get(self._key("clock"))
-            stored, remaining, clock = await pipe.execute()
-        return self._decode_faults(stored, remaining), self._decode_clock(clock)
+            pipe.get(self._key("drill"))
+            stored, remaining, clock, drill = await pipe.execute()
+        faults = self._decode_faults(stored, remaining)
+        return faults, self._decode_clock(clock), self._decode_drill(drill)
+
+    @staticmethod
+    def _decode_drill(raw: bytes | str | None) -> DrillSetting | None:
+        return None if raw is None else msgspec.json.decode(raw, type=DrillSetting)
+
+    @redis_state
+    async def drill(self) -> DrillSetting | None:
+        return self._decode_drill(await self.client.get(self._key("drill")))
+
+    @redis_state
+    async def set_drill(self, drill: DrillSetting | None) -> None:
+        if drill is None:
+            await self.client.delete(self._key("drill"))
+        else:
+            await self.client.set(self._key("drill"), msgspec.json.encode(drill))
 
     @staticmethod
     def _decode_clock(raw: bytes | str | None) -> ClockSetting:

@@ -1,4 +1,5 @@
-"""The sandbox's shared state (docs/behaviour.md#faults-and-sandbox): faults, clock, request log.
+"""The sandbox's shared state (docs/behaviour.md#faults-and-sandbox): faults, clock, drill,
+request log.
 
 In SQL (state/sandbox_sql.py) or Redis (state/redis_state.py), never in a process's memory, so
 ``serve --workers N`` behaves as one server. Request-log labels come from the main database's
@@ -18,11 +19,18 @@ from sqlalchemy.engine import Connection, Engine
 
 from orderitems.state import sandbox_sql as store
 from orderitems.state.failures import sql_state
-from orderitems.state.records import SYSTEM_CLOCK, ClockSetting, FaultRule, LoggedRequest
+from orderitems.state.records import (
+    SYSTEM_CLOCK,
+    ClockSetting,
+    DrillSetting,
+    FaultRule,
+    LoggedRequest,
+)
 from orderitems.state.redis_state import RedisState
 from orderitems.store.tokens import token_labels
 
 CLOCK = "clock"
+DRILL = "drill"
 
 T = TypeVar("T")
 
@@ -55,11 +63,20 @@ def _matches(rule: FaultRule, operation: str | None, token_hash: bytes | None) -
     )
 
 
+#: What a sandboxed request gets: its fault (if any), the clock, and its drill (if any).
+Prepared = tuple[FaultRule | None, ClockSetting, DrillSetting | None]
+
+
+def _drill_for(
+    drill: DrillSetting | None, operation: str | None, token_hash: bytes | None
+) -> DrillSetting | None:
+    return drill if drill is not None and drill.applies_to(operation, token_hash) else None
+
+
 class SandboxState(Protocol):
-    async def prepare(
-        self, operation: str | None, token_hash: bytes | None
-    ) -> tuple[FaultRule | None, ClockSetting]:
-        """The fault this request gets, if any (used up once when counted), and the clock."""
+    async def prepare(self, operation: str | None, token_hash: bytes | None) -> Prepared:
+        """The fault this request gets, if any (used up once when counted), the clock, and
+        the drill when one applies to this operation and token."""
         ...
 
     async def add_fault(self, rule: FaultRule) -> FaultRule: ...
@@ -68,11 +85,13 @@ class SandboxState(Protocol):
     async def clear_faults(self) -> None: ...
     async def clock(self) -> ClockSetting: ...
     async def set_clock(self, clock: ClockSetting | None) -> None: ...
+    async def drill(self) -> DrillSetting | None: ...
+    async def set_drill(self, drill: DrillSetting | None) -> None: ...
     async def log(self, entry: LoggedRequest) -> None: ...
     async def requests(self, limit: int) -> list[LoggedRequest]: ...
     async def clear_requests(self) -> None: ...
     async def clear(self) -> None:
-        """Forget every fault, the clock and the log (the sandbox reset)."""
+        """Forget every fault, the clock, the drill and the log (the sandbox reset)."""
         ...
 
 
@@ -100,14 +119,14 @@ class DatabaseSandbox:
 
         return await anyio.to_thread.run_sync(run)
 
-    async def prepare(
-        self, operation: str | None, token_hash: bytes | None
-    ) -> tuple[FaultRule | None, ClockSetting]:
-        def work(connection: Connection) -> tuple[FaultRule | None, ClockSetting]:
+    async def prepare(self, operation: str | None, token_hash: bytes | None) -> Prepared:
+        def work(connection: Connection) -> Prepared:
             fault = store.take_fault(
                 connection, operation=operation, token_hash=token_hash, roll=self.chance
             )
-            return fault, _decode_clock(store.read_value(connection, CLOCK))
+            clock = _decode_clock(store.read_value(connection, CLOCK))
+            drill = _decode_drill(store.read_value(connection, DRILL))
+            return fault, clock, _drill_for(drill, operation, token_hash)
 
         return await self._in_transaction(work)
 
@@ -130,6 +149,13 @@ class DatabaseSandbox:
         value = None if clock is None or clock == SYSTEM_CLOCK else _encode_clock(clock)
         await self._in_transaction(store.write_value, CLOCK, value)
 
+    async def drill(self) -> DrillSetting | None:
+        return _decode_drill(await self._in_transaction(store.read_value, DRILL))
+
+    async def set_drill(self, drill: DrillSetting | None) -> None:
+        value = None if drill is None else msgspec.json.encode(drill).decode()
+        await self._in_transaction(store.write_value, DRILL, value)
+
     async def log(self, entry: LoggedRequest) -> None:
         def work(connection: Connection) -> None:
             store.append_request(connection, entry, keep=self.keep)
@@ -149,6 +175,7 @@ class DatabaseSandbox:
             store.clear_faults(connection)
             store.clear_requests(connection)
             store.write_value(connection, CLOCK, None)
+            store.write_value(connection, DRILL, None)
 
         await self._in_transaction(work)
 
@@ -159,6 +186,10 @@ def _encode_clock(clock: ClockSetting) -> str:
 
 def _decode_clock(value: str | None) -> ClockSetting:
     return SYSTEM_CLOCK if value is None else msgspec.json.decode(value, type=ClockSetting)
+
+
+def _decode_drill(value: str | None) -> DrillSetting | None:
+    return None if value is None else msgspec.json.decode(value, type=DrillSetting)
 
 
 class RedisSandbox:
@@ -177,18 +208,17 @@ class RedisSandbox:
         self.keep = keep
         self.chance = chance
 
-    async def prepare(
-        self, operation: str | None, token_hash: bytes | None
-    ) -> tuple[FaultRule | None, ClockSetting]:
-        rules, clock = await self.state.faults_and_clock()
+    async def prepare(self, operation: str | None, token_hash: bytes | None) -> Prepared:
+        rules, clock, drill = await self.state.faults_clock_and_drill()
+        drill = _drill_for(drill, operation, token_hash)
         for rule in rules:
             if rule.remaining == 0 or not _matches(rule, operation, token_hash):
                 continue
             if not self.chance(rule.percent):
                 continue
             if rule.remaining is None or await self.state.use_once(rule.id):
-                return rule, clock
-        return None, clock
+                return rule, clock, drill
+        return None, clock, drill
 
     async def add_fault(self, rule: FaultRule) -> FaultRule:
         return await self.state.add_fault(rule)
@@ -208,6 +238,12 @@ class RedisSandbox:
     async def set_clock(self, clock: ClockSetting | None) -> None:
         await self.state.set_clock(clock)
 
+    async def drill(self) -> DrillSetting | None:
+        return await self.state.drill()
+
+    async def set_drill(self, drill: DrillSetting | None) -> None:
+        await self.state.set_drill(drill)
+
     async def log(self, entry: LoggedRequest) -> None:
         await self.state.append_request(entry, keep=self.keep)
 
@@ -221,3 +257,4 @@ class RedisSandbox:
         await self.state.clear_faults()
         await self.state.clear_requests()
         await self.state.set_clock(None)
+        await self.state.set_drill(None)
