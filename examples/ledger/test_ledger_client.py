@@ -45,6 +45,7 @@ def test_smaller_pages_after_408(orderitems_sandbox):
 
 def test_survives_429_and_408(orderitems_sandbox):
     """The README's test, as it stands there."""
+    orderitems_sandbox.start_drill(seed=7, percent=50)  # answers as a future API version
     orderitems_sandbox.fault(429, retry_after=1, count=1)
     orderitems_sandbox.fault(408, count=1, operation="orderItems/getAll")
     pair = orderitems_sandbox.tokens["gross_uk"]
@@ -52,6 +53,16 @@ def test_survives_429_and_408(orderitems_sandbox):
     items = list(client.items_created(*PERIOD))
     assert [c.status for c in orderitems_sandbox.requests()][:2] == [429, 408]
     orderitems_sandbox.assert_rate_respected()
+    orderitems_sandbox.assert_complete(items, token="gross_uk", CreatedUtc=PERIOD)
+
+
+def test_tolerates_what_mews_may_add(orderitems_sandbox):
+    """A drift drill: unknown properties everywhere, unknown enum values on every item."""
+    orderitems_sandbox.start_drill(seed=3, percent=100)
+    items = list(client_for(orderitems_sandbox).items_created(*PERIOD))
+    known_types = {"SpaceOrder", "ProductOrder", "CityTax", "Deposit", "CustomItem"}
+    assert items
+    assert not any(item["Type"] in known_types for item in items)
     orderitems_sandbox.assert_complete(items, token="gross_uk", CreatedUtc=PERIOD)
 
 

@@ -8,7 +8,7 @@ same way. Admin requests are neither rate-limited nor written to the request log
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -193,6 +193,34 @@ class Sandbox:
 
     def clear_faults(self) -> None:
         self._send("DELETE", "/faults")
+
+    # Drift drills (docs/behaviour.md#faults-and-sandbox) -------------------------------------
+
+    def start_drill(
+        self,
+        *,
+        seed: int | None = None,
+        percent: float = 25.0,
+        enums: Sequence[str] | None = None,
+        properties: bool = True,
+        operation: str | None = None,
+        token: str | TokenPair | None = None,
+    ) -> dict[str, Any]:
+        """Answers look like a future API version until ``stop_drill`` or the next reset; the
+        returned ``Seed`` replays the same answers (``PUT /_sandbox/drill``)."""
+        spec: dict[str, object] = {"Percent": percent, "Properties": properties}
+        optional = {
+            "Seed": seed,
+            "Enums": None if enums is None else list(enums),
+            "Operation": operation,
+            "AccessToken": None if token is None else self.token(token).access_token,
+        }
+        spec.update({name: value for name, value in optional.items() if value is not None})
+        drill: dict[str, Any] = self._send("PUT", "/drill", spec)
+        return drill
+
+    def stop_drill(self) -> None:
+        self._send("DELETE", "/drill")
 
     # Clock, limits, log --------------------------------------------------------------------
 
