@@ -31,8 +31,8 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
-from orderitems.api.app import new_request_id
 from orderitems.api.errors import ErrorBody
+from orderitems.api.exchange import new_request_id
 from orderitems.api.read_limits import DEFAULT_READ_LIMITS, READ_LIMITS_STATE, ReadLimits
 
 log = logging.getLogger("orderitems.api.app")  # the access log: one line per answer
